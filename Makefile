@@ -1,0 +1,47 @@
+# The book's two commands: `make book` and `make test`. Both set up .venv on first use.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# A machine without torch gets this CPU build; one that has torch (a GPU box) keeps its own.
+TORCH_SPEC ?= torch==2.13.0
+TORCH_PIP_ARGS ?=
+VENV_FLAGS ?= $(shell $(PYTHON) -c "import torch" >/dev/null 2>&1 && echo --system-site-packages)
+MODELS ?= tiny-dolly-small tiny-dolly-medium tiny-dolly-large
+
+.PHONY: book test runs execute site clean-notebooks check-notebooks tiny-models install distclean
+
+book: runs execute site  ## Regenerate every output on the tiny models and build the site.
+
+test: $(STAMP)  ## Unit tests, notebook checks (nbval, cleanliness) and a site build.
+	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest --nbval notebooks --sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider -q
+	$(BIN)/python -m dolly_helpers.book check-clean
+	$(BIN)/python -m dolly_helpers.book site --check
+
+install: $(STAMP)
+
+runs: $(STAMP)  ## Execute the per-size chapters once per model into runs/.
+	$(BIN)/python -m dolly_helpers.book run --models $(MODELS)
+
+execute: $(STAMP)  ## Execute the committed chapters in place on the default model, then clean them.
+	$(BIN)/python -m dolly_helpers.book execute
+
+site: $(STAMP)  ## Build the static HTML site into _build/html.
+	$(BIN)/python -m dolly_helpers.book site
+
+clean-notebooks: $(STAMP)
+	$(BIN)/python -m dolly_helpers.book clean
+
+tiny-models: $(STAMP)  ## Retrain the embedded tiny family (about half an hour on 2 CPU cores).
+	$(BIN)/python -m dolly_helpers.tiny train
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV_FLAGS) $(VENV)
+	$(BIN)/python -c "import torch" >/dev/null 2>&1 || $(BIN)/python -m pip install --quiet $(TORCH_PIP_ARGS) "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install --quiet -r requirements.txt -e .
+	touch $@
+
+distclean:
+	rm -rf $(VENV) _build

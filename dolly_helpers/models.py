@@ -1,0 +1,108 @@
+"""The models this book runs: the three Dolly 2.0 sizes and the embedded tiny family.
+
+Chapter 1 compares their sizes; chapter 4 picks one by name. Architecture figures of the
+Dolly sizes come from their Hugging Face ``config.json`` files; the tiny ones are ours.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+#: Where the tiny family's weights and tokenizer live inside the package.
+TINY_MODELS_DIR = Path(__file__).parent / "tiny_models"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One model: where to get it and the shape of its GPT-NeoX network."""
+
+    name: str
+    family: str  # "dolly" or "tiny"
+    hub_id: str | None  # None for models shipped with the book
+    revision: str | None  # the pinned Hub commit, None for local models
+    base_model: str
+    num_layers: int
+    hidden_size: int
+    num_heads: int
+    intermediate_size: int
+    vocab_size: int
+    context_length: int
+    rotary_pct: float = 0.25
+    checkpoint_gb: float | None = None  # size of the published weights file
+
+    @property
+    def head_dim(self) -> int:
+        return self.hidden_size // self.num_heads
+
+    @property
+    def n_params(self) -> int:
+        """Parameter count of a GPT-NeoX with untied input and output embeddings."""
+        h, i = self.hidden_size, self.intermediate_size
+        # Two layer norms, fused QKV with bias, output projection, two-layer MLP.
+        per_layer = 4 * h + (3 * h * h + 3 * h) + (h * h + h) + (2 * h * i + i + h)
+        return self.num_layers * per_layer + 2 * h + 2 * self.vocab_size * h
+
+    @property
+    def local_path(self) -> Path | None:
+        """The folder holding a shipped model, None for a model from the Hub."""
+        return TINY_MODELS_DIR / self.name if self.family == "tiny" else None
+
+
+_DOLLY_COMMON = dict(family="dolly", vocab_size=50280, context_length=2048)
+
+_MODELS = (
+    ModelSpec(
+        name="tiny-dolly-small", family="tiny", hub_id=None, revision=None,
+        base_model="trained from scratch by this book", num_layers=2, hidden_size=64,
+        num_heads=4, intermediate_size=256, vocab_size=1024, context_length=256,
+    ),
+    ModelSpec(
+        name="tiny-dolly-medium", family="tiny", hub_id=None, revision=None,
+        base_model="trained from scratch by this book", num_layers=4, hidden_size=128,
+        num_heads=4, intermediate_size=512, vocab_size=1024, context_length=256,
+    ),
+    ModelSpec(
+        name="tiny-dolly-large", family="tiny", hub_id=None, revision=None,
+        base_model="trained from scratch by this book", num_layers=4, hidden_size=256,
+        num_heads=8, intermediate_size=1024, vocab_size=1024, context_length=256,
+    ),
+    ModelSpec(
+        name="dolly-v2-3b", hub_id="databricks/dolly-v2-3b",
+        revision="f6c9be08f16fe4d3a719bee0a4a7c7415b5c65df",
+        base_model="EleutherAI/pythia-2.8b", num_layers=32, hidden_size=2560, num_heads=32,
+        intermediate_size=10240, checkpoint_gb=5.68, **_DOLLY_COMMON,
+    ),
+    ModelSpec(
+        name="dolly-v2-7b", hub_id="databricks/dolly-v2-7b",
+        revision="97611f20f95e1d8c1e914b85da55cc3937c31192",
+        base_model="EleutherAI/pythia-6.9b", num_layers=32, hidden_size=4096, num_heads=32,
+        intermediate_size=16384, checkpoint_gb=13.8, **_DOLLY_COMMON,
+    ),
+    ModelSpec(
+        name="dolly-v2-12b", hub_id="databricks/dolly-v2-12b",
+        revision="19308160448536e378e3db21a73a751579ee7fdd",
+        base_model="EleutherAI/pythia-12b", num_layers=36, hidden_size=5120, num_heads=40,
+        intermediate_size=20480, checkpoint_gb=23.8, **_DOLLY_COMMON,
+    ),
+)
+
+#: The model every chapter uses unless told otherwise: small, shipped, fast on a laptop.
+DEFAULT_MODEL = "tiny-dolly-large"
+
+TINY_MODELS = tuple(spec.name for spec in _MODELS if spec.family == "tiny")
+DOLLY_MODELS = tuple(spec.name for spec in _MODELS if spec.family == "dolly")
+
+
+def list_models(family: str | None = None) -> list[ModelSpec]:
+    """Return every known model, smallest first, optionally only one family."""
+    return [spec for spec in _MODELS if family is None or spec.family == family]
+
+
+def get_spec(name: str) -> ModelSpec:
+    """Return the spec of a model by name; unknown names raise a one-line ``ValueError``."""
+    for spec in _MODELS:
+        if spec.name == name:
+            return spec
+    known = ", ".join(spec.name for spec in _MODELS)
+    raise ValueError(f"unknown model {name!r}: choose one of {known}")
