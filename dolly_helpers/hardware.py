@@ -1,0 +1,178 @@
+"""The machine a chapter runs on, absorbed in one place.
+
+Chapter 4 (Running Dolly) and chapter 8 (Playground) ask this module which device to use and
+which number format fits it, so no notebook ever branches on CUDA itself. The book's status
+page prints :func:`environment_report`. Memory is in GB = 1e9 bytes.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import platform
+import random
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+import torch
+
+if TYPE_CHECKING:
+    from .models import ModelSpec
+
+_DTYPE_NAMES: dict[str, torch.dtype] = {
+    "bfloat16": torch.bfloat16,
+    "bf16": torch.bfloat16,
+    "float16": torch.float16,
+    "fp16": torch.float16,
+    "half": torch.float16,
+    "float32": torch.float32,
+    "fp32": torch.float32,
+}
+
+
+@dataclass(frozen=True)
+class Hardware:
+    """The device a model will run on; ``memory_gb`` is GPU memory, or host RAM on a CPU."""
+
+    device: str  # "cuda", "mps" or "cpu"
+    name: str
+    memory_gb: float
+    bf16: bool  # bfloat16 in hardware (Ampere and newer); False on a CPU
+    host_ram_gb: float
+
+
+class _DeviceLike(Protocol):
+    """Anything with a device kind and bf16 support: a :class:`Hardware` or a named GPU."""
+
+    @property
+    def device(self) -> str: ...
+
+    @property
+    def bf16(self) -> bool: ...
+
+
+def host_ram_gb() -> float:
+    """Total host memory in GB, from ``os.sysconf`` or ``/proc/meminfo`` (no psutil needed)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1e9
+    except (AttributeError, ValueError, OSError):
+        pass
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemTotal:"):
+                    return int(line.split()[1]) * 1024 / 1e9
+    except OSError:
+        pass
+    return 0.0
+
+
+def _cpu_name() -> str:
+    """The processor's model name, as the OS reports it."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "CPU"
+
+
+def detect_hardware() -> Hardware:
+    """Return the best device here: a CUDA GPU, then Apple's MPS, then the CPU."""
+    ram = host_ram_gb()
+    if torch.cuda.is_available():
+        props = torch.cuda.get_device_properties(0)
+        return Hardware(
+            device="cuda",
+            name=torch.cuda.get_device_name(0),
+            memory_gb=props.total_memory / 1e9,
+            bf16=bool(torch.cuda.is_bf16_supported()),
+            host_ram_gb=ram,
+        )
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        # Apple GPUs share the host's memory; float16 is the format every MPS version runs.
+        return Hardware(device="mps", name="Apple MPS", memory_gb=ram, bf16=False, host_ram_gb=ram)
+    return Hardware(device="cpu", name=_cpu_name(), memory_gb=ram, bf16=False, host_ram_gb=ram)
+
+
+def resolve_dtype(
+    spec: ModelSpec, hardware: _DeviceLike, dtype: str | torch.dtype = "auto"
+) -> torch.dtype:
+    """Turn ``dtype`` ("auto", "bf16", "fp16", "fp32" or a ``torch.dtype``) into a ``torch.dtype``.
+
+    "auto" picks bfloat16 on GPUs that have it and float16 on older ones (T4, V100); on a CPU it
+    keeps the tiny models in float32 and halves the RAM of a Dolly size with bfloat16.
+    ``hardware`` may also be a named GPU from :mod:`dolly_helpers.gpus`, for planning.
+    """
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    key = str(dtype).strip().lower().removeprefix("torch.")
+    if key == "auto":
+        if hardware.device != "cpu":
+            return torch.bfloat16 if hardware.bf16 else torch.float16
+        is_small = spec.family == "tiny" or (spec.family != "dolly" and spec.n_params < 1e9)
+        return torch.float32 if is_small else torch.bfloat16
+    if key in _DTYPE_NAMES:
+        return _DTYPE_NAMES[key]
+    raise ValueError(
+        f"unknown dtype {dtype!r}: pass 'auto', 'bfloat16' (bf16), 'float16' (fp16) "
+        "or 'float32' (fp32)"
+    )
+
+
+def dtype_name(dtype: torch.dtype) -> str:
+    """``torch.bfloat16`` -> ``"bfloat16"``, for tables and messages."""
+    return str(dtype).removeprefix("torch.")
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python, NumPy (if installed) and torch on CPU and every GPU, for checked cells."""
+    random.seed(seed)
+    try:
+        import numpy
+    except ImportError:
+        pass
+    else:
+        numpy.random.seed(seed)
+    torch.manual_seed(seed)  # seeds the CPU and every CUDA device
+
+
+def _version(package: str) -> str:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _cpu_cores() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def environment_report() -> dict[str, str]:
+    """The machine and package versions that produced a run, for the book's status page."""
+    hardware = detect_hardware()
+    on_gpu = hardware.device != "cpu"
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(terse=True),
+        "torch": torch.__version__,
+        "transformers": _version("transformers"),
+        "accelerate": _version("accelerate"),
+        "device": hardware.device,
+        "GPU name": hardware.name if on_gpu else "none",
+        "GPU memory": f"{hardware.memory_gb:.1f} GB" if hardware.device == "cuda" else "none",
+        "host RAM": f"{hardware.host_ram_gb:.1f} GB",
+        "CPU cores": str(_cpu_cores()),
+    }
+
+
+def format_report(report: dict[str, str]) -> str:
+    """Lay a report out as two aligned columns of plain text."""
+    width = max((len(key) for key in report), default=0)
+    return "\n".join(f"{key:<{width}}  {value}" for key, value in report.items())
+
