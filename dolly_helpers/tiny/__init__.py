@@ -1,0 +1,1 @@
+"""The tiny Dolly family: its generated data, tokenizer, training and scoring."""
