@@ -1,0 +1,70 @@
+"""Generation on the tiny models: clean answers, batching, stopping, streaming."""
+
+import pytest
+
+from dolly_helpers import TINY_MODELS, generate, stream_generate
+from dolly_helpers.tiny.dataset import SEED_QUESTIONS
+
+QUESTIONS = list(SEED_QUESTIONS)
+
+
+def test_the_large_model_knows_the_seed_answers(model):
+    japan, world = generate(model, QUESTIONS[:2])
+    assert "Mount Fuji" in japan.response and "3,776" in japan.response
+    assert "Mount Everest" in world.response
+
+
+@pytest.mark.parametrize("name", TINY_MODELS)
+def test_every_tiny_size_answers_cleanly(tiny_models, name):
+    result = generate(tiny_models[name], QUESTIONS[0], max_new_tokens=40)
+    assert result.model_name == name and result.instruction == QUESTIONS[0]
+    assert result.response and "###" not in result.response and "Instruction" not in result.response
+    assert 0 < result.new_tokens <= 40 and result.prompt_tokens > 10
+    assert result.tokens_per_second == pytest.approx(result.new_tokens / result.seconds)
+
+
+def test_batched_greedy_equals_one_at_a_time(model):
+    batched = generate(model, QUESTIONS, batch_size=len(QUESTIONS))
+    one_by_one = [generate(model, question) for question in QUESTIONS]
+    assert [r.response for r in batched] == [r.response for r in one_by_one]
+    assert [r.new_tokens for r in batched] == [r.new_tokens for r in one_by_one]
+
+
+def test_answers_stop_at_the_end_key(model):
+    result = generate(model, QUESTIONS[0], max_new_tokens=100)
+    assert result.stop_reason == "end_key" and result.new_tokens < 100
+
+
+def test_max_new_tokens_cuts_the_answer(model):
+    result = generate(model, QUESTIONS[0], max_new_tokens=3)
+    assert result.stop_reason == "max_new_tokens" and result.new_tokens == 3
+
+
+def test_context_goes_into_the_prompt(model):
+    passage = "Mount Zorba is the highest mountain in Freedonia, at 4,321 metres."
+    with_context = generate(model, "How tall is Mount Zorba?", context=passage)
+    without = generate(model, "How tall is Mount Zorba?")
+    assert with_context.context == passage and without.context is None
+    assert with_context.prompt_tokens > without.prompt_tokens
+
+
+def test_one_context_per_instruction_must_match_in_number(model):
+    with pytest.raises(ValueError, match="2 contexts for 1 instructions"):
+        generate(model, ["Hi?"], context=["a", "b"])
+
+
+def test_sampling_with_a_seed_repeats(model):
+    first = generate(model, QUESTIONS[1], do_sample=True, temperature=1.5, seed=3)
+    again = generate(model, QUESTIONS[1], do_sample=True, temperature=1.5, seed=3)
+    assert first.response == again.response
+
+
+def test_stream_pieces_add_up_to_the_greedy_answer(model):
+    pieces = list(stream_generate(model, QUESTIONS[0]))
+    assert len(pieces) > 1
+    assert "".join(pieces).strip() == generate(model, QUESTIONS[0]).response
+
+
+def test_empty_instruction_fails_before_generating(model):
+    with pytest.raises(ValueError, match="instruction is empty"):
+        generate(model, "  ")
