@@ -1,0 +1,131 @@
+"""The tools that regenerate the book: notebook cleaning and the per-size runs."""
+
+import json
+
+import nbformat
+import pytest
+
+from dolly_helpers.book import paths
+from dolly_helpers.book.__main__ import main
+from dolly_helpers.book.clean import clean_notebook, cleaned_text
+from dolly_helpers.book.execute import hide_replaced_parameters
+from dolly_helpers.book.runs import input_fingerprint
+
+
+def _executed_notebook() -> nbformat.NotebookNode:
+    cell = nbformat.v4.new_code_cell("print(object())", execution_count=7)
+    cell.metadata = {"tags": ["nbval-ignore-output"], "papermill": {"duration": 1.2}, "execution": {}}
+    cell.outputs = [
+        nbformat.v4.new_output("stream", text="<object object at 0x7f3a2b1c4d50>\n"),
+        nbformat.v4.new_output("execute_result", {"text/plain": "3"}, execution_count=7),
+    ]
+    notebook = nbformat.v4.new_notebook(cells=[cell])
+    notebook.metadata = {
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+        "language_info": {"name": "python", "version": "3.11.7"},
+        "papermill": {"input_path": "/somewhere/on/a/build/machine.ipynb"},
+    }
+    return notebook
+
+
+def test_cleaning_strips_counts_volatile_metadata_and_addresses():
+    cleaned = clean_notebook(_executed_notebook())
+    cell = cleaned.cells[0]
+    assert cell.execution_count is None and cell.outputs[1].execution_count is None
+    assert dict(cell.metadata) == {"tags": ["nbval-ignore-output"]}
+    assert "0x7f3a" not in cell.outputs[0].text and "object at 0x…" in cell.outputs[0].text
+    assert set(cleaned.metadata) == {"kernelspec", "language_info"}
+    assert "papermill" not in json.dumps(cleaned) and "/somewhere" not in json.dumps(cleaned)
+    assert cell.outputs[1].data["text/plain"] == "3"  # outputs themselves stay
+
+
+def test_cleaning_twice_changes_nothing():
+    once = cleaned_text(nbformat.writes(_executed_notebook()))
+    assert cleaned_text(once) == once
+
+
+def test_only_the_injected_parameters_cell_shows(tmp_path):
+    original = nbformat.v4.new_code_cell('model_name = "tiny-dolly-large"')
+    original.metadata["tags"] = ["parameters"]
+    injected = nbformat.v4.new_code_cell('model_name = "tiny-dolly-small"')
+    injected.metadata["tags"] = ["injected-parameters"]
+    path = tmp_path / "run.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[original, injected]), path)
+    hide_replaced_parameters(path)
+    cells = nbformat.read(path, as_version=4).cells
+    assert cells[0].metadata.tags == ["parameters", "remove-cell"]
+    assert cells[1].metadata.tags == ["injected-parameters"]
+
+
+def test_fingerprint_depends_on_the_model():
+    assert input_fingerprint("tiny-dolly-small") == input_fingerprint("tiny-dolly-small")
+    assert input_fingerprint("tiny-dolly-small") != input_fingerprint("tiny-dolly-large")
+
+
+def test_committed_notebooks_are_clean():
+    assert main(["check-clean"]) == 0
+
+
+def test_unknown_model_in_a_run_is_a_one_line_error(capsys):
+    assert main(["run", "--models", "tiny-dolly-small", "dolly-v9"]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: unknown model 'dolly-v9'") and error.count("\n") == 1
+
+
+def test_every_chapter_follows_the_skeleton():
+    for chapter in paths.chapters():
+        cells = nbformat.read(chapter, as_version=4).cells
+        assert cells[0].cell_type == "markdown" and cells[0].source.startswith("# "), chapter.name
+        assert "What you will learn" in cells[0].source, chapter.name
+        assert cells[1].source.startswith("# On Colab"), chapter.name
+        assert cells[2].metadata.get("tags") == ["parameters"], chapter.name
+        headings = [c.source for c in cells if c.cell_type == "markdown"]
+        assert any("## Summary" in h for h in headings) and any("## Exercises" in h for h in headings), chapter.name
+
+
+@pytest.mark.parametrize("chapter", paths.PER_SIZE_CHAPTERS)
+def test_per_size_chapters_take_a_model_name(chapter):
+    cells = nbformat.read(paths.NOTEBOOKS / chapter, as_version=4).cells
+    parameters = next(c for c in cells if "parameters" in c.metadata.get("tags", []))
+    assert "model_name = " in parameters.source and "run_summary = " in parameters.source
+
+
+@pytest.fixture
+def fake_runs(tmp_path, monkeypatch):
+    """Per-size runs into a scratch folder, with a fake executor: tiny-dolly-medium fails."""
+    from dolly_helpers.book import runs
+
+    executed = []
+
+    def fake_execute(source, output, parameters):
+        executed.append(parameters["model_name"])
+        if parameters["model_name"] == "tiny-dolly-medium":
+            raise RuntimeError("CUDA out of memory.\nTried to allocate 2.00 GiB")
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text("{}")
+        summary = {"model_name": parameters["model_name"], "n_params": len(parameters["model_name"])}
+        (output.parent / "summary.json").write_text(json.dumps(summary))
+
+    monkeypatch.setattr(paths, "RUNS", tmp_path)
+    monkeypatch.setattr(runs, "execute_notebook", fake_execute)
+    return executed
+
+
+def test_a_failed_model_does_not_stop_the_others(fake_runs, tmp_path, capsys):
+    code = main(["run", "--models", "tiny-dolly-small", "tiny-dolly-medium", "tiny-dolly-large"])
+    assert code == 1
+    assert fake_runs == ["tiny-dolly-small", "tiny-dolly-medium", "tiny-dolly-large"]
+    out, err = capsys.readouterr()
+    assert "tiny-dolly-medium    failed: RuntimeError: Tried to allocate 2.00 GiB" in out
+    assert "1 of 3 models failed" in err
+    combined = json.loads((tmp_path / "summary.json").read_text())
+    assert set(combined) == {"tiny-dolly-small", "tiny-dolly-large"}
+
+
+def test_an_unchanged_run_is_skipped(fake_runs, capsys):
+    assert main(["run", "--models", "tiny-dolly-small"]) == 0
+    assert main(["run", "--models", "tiny-dolly-small"]) == 0
+    assert fake_runs == ["tiny-dolly-small"]
+    assert "tiny-dolly-small     unchanged" in capsys.readouterr().out
+    assert main(["run", "--models", "tiny-dolly-small", "--force"]) == 0
+    assert fake_runs == ["tiny-dolly-small", "tiny-dolly-small"]
