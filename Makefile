@@ -16,7 +16,7 @@ book: runs execute site  ## Regenerate every output on the tiny models and build
 
 test: $(STAMP)  ## Unit tests, notebook checks (nbval, cleanliness) and a site build.
 	$(BIN)/python -m pytest tests
-	$(BIN)/python -m pytest --nbval notebooks --sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider -q
+	$(BIN)/python -m pytest -p dolly_helpers.book.nbval_plugin --nbval notebooks --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider -q
 	$(BIN)/python -m dolly_helpers.book check-clean
 	$(BIN)/python -m dolly_helpers.book site --check
 
