@@ -129,3 +129,19 @@ def test_an_unchanged_run_is_skipped(fake_runs, capsys):
     assert "tiny-dolly-small     unchanged" in capsys.readouterr().out
     assert main(["run", "--models", "tiny-dolly-small", "--force"]) == 0
     assert fake_runs == ["tiny-dolly-small", "tiny-dolly-small"]
+
+
+def test_a_failing_notebook_leaves_the_previous_output_untouched(tmp_path):
+    from dolly_helpers.book.execute import NotebookFailed, execute_notebook
+
+    source = tmp_path / "chapter.ipynb"
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 / 0")])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(notebook, source)
+    output = tmp_path / "run" / "chapter.ipynb"
+    output.parent.mkdir()
+    output.write_text("previous run")
+    with pytest.raises(NotebookFailed, match=r"chapter.ipynb: cell 1 failed with ZeroDivisionError"):
+        execute_notebook(source, output)
+    assert output.read_text() == "previous run"
+    assert sorted(p.name for p in output.parent.iterdir()) == ["chapter.ipynb"]  # no partial file left

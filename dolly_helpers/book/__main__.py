@@ -15,6 +15,8 @@ import sys
 from ..models import TINY_MODELS
 from . import paths
 from .clean import clean_file, unclean_files
+from .execute import NotebookFailed
+from .site import SiteBuildFailed
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -88,6 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except (NotebookFailed, SiteBuildFailed) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

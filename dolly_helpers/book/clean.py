@@ -23,7 +23,8 @@ def clean_notebook(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     notebook.metadata = nbformat.from_dict(
         {key: metadata[key] for key in NOTEBOOK_METADATA_KEPT if key in metadata}
     )
-    notebook.metadata["language_info"] = {"name": "python"}
+    # IPython's lexer, so the site highlights the `!` shell lines of the Colab set-up cell.
+    notebook.metadata["language_info"] = {"name": "python", "pygments_lexer": "ipython3"}
     for cell in notebook.cells:
         cell.metadata = nbformat.from_dict(
             {key: cell.metadata[key] for key in CELL_METADATA_KEPT if cell.metadata.get(key)}

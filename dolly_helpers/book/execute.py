@@ -9,34 +9,52 @@ from pathlib import Path
 
 from . import paths
 from .clean import clean_file
+from .links import rebase_notebook_links
 
 EXECUTION_TIMES = "execution-times.json"
 #: Seconds one cell may take; loading dolly-v2-12b from disk takes minutes.
 CELL_TIMEOUT = 1800
 
 
+class NotebookFailed(RuntimeError):
+    """A notebook stopped with an error; the message names the notebook and the cell."""
+
+
 def execute_notebook(source: Path, output: Path, parameters: dict | None = None) -> None:
     """Run ``source`` into ``output`` (may be the same file), then clean the result.
 
     The kernel starts in ``source``'s folder so relative paths in the chapter resolve the
-    same way for readers and for the build. Raises papermill's error if a cell fails.
+    same way for readers and for the build; links in a copy written elsewhere are rebased.
+    The run is written to a temporary file and renamed over ``output`` only when every cell
+    succeeded, so a failure never leaves a half-written notebook where the book reads it.
     """
     import papermill
+    from papermill.exceptions import PapermillExecutionError
 
     output.parent.mkdir(parents=True, exist_ok=True)
+    partial = output.with_name(f".{output.stem}.partial.ipynb")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    papermill.execute_notebook(
-        str(source),
-        str(output),
-        parameters=parameters or {},
-        cwd=str(source.parent),
-        kernel_name="python3",
-        progress_bar=False,
-        log_output=False,
-        execution_timeout=CELL_TIMEOUT,
-    )
-    hide_replaced_parameters(output)
-    clean_file(output)
+    try:
+        papermill.execute_notebook(
+            str(source),
+            str(partial),
+            parameters=parameters or {},
+            cwd=str(source.parent),
+            kernel_name="python3",
+            progress_bar=False,
+            log_output=False,
+            execution_timeout=CELL_TIMEOUT,
+        )
+        hide_replaced_parameters(partial)
+        rebase_notebook_links(partial, source.parent)
+        clean_file(partial)
+        os.replace(partial, output)
+    except PapermillExecutionError as error:
+        raise NotebookFailed(
+            f"{source.name}: cell {error.exec_count} failed with {error.ename}: {error.evalue}"
+        ) from error
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def hide_replaced_parameters(path: Path) -> None:

@@ -10,6 +10,10 @@ from pathlib import Path
 from . import paths
 
 
+class SiteBuildFailed(RuntimeError):
+    """jupyter-book stopped; its own messages above say why."""
+
+
 def build_site(output: Path | None = None) -> Path:
     """Build the HTML site into ``output``/_build/html (the repository root by default) and return the HTML folder.
 
@@ -22,7 +26,8 @@ def build_site(output: Path | None = None) -> Path:
         "build", str(paths.ROOT),
         "--path-output", str(output), "--all", "--warningiserror", "--quiet",
     ]
-    subprocess.run(command, check=True, cwd=paths.ROOT)
+    if subprocess.run(command, cwd=paths.ROOT).returncode != 0:
+        raise SiteBuildFailed("jupyter-book could not build the site; the first warning above says why")
     return output / "_build" / "html"
 
 
