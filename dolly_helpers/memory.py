@@ -299,7 +299,8 @@ def _advice(
         eight = plan.total(eight_bit=True)
         verdict = "fits" if eight <= plan.memory_gb else "does not fit either"
         options.append(
-            f"8-bit (load_in_8bit=True, needs bitsandbytes and a CUDA GPU): {_gb(eight)}, {verdict}"
+            f"8-bit (load_model(..., load_in_8bit=True), needs bitsandbytes and a CUDA GPU): "
+            f"{_gb(eight)}, {verdict}"
         )
     if plan.on_gpu:
         by_memory = sorted(list_gpus(), key=lambda gpu: gpu.memory_gb)

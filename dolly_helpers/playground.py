@@ -210,14 +210,18 @@ def _downloadable(spec: ModelSpec) -> bool:
 
 
 def _status_line(model: LoadedModel, text: str, seconds: float, decoding: dict) -> str:
-    """'tiny-dolly-large: 18 tokens in 0.12 s (150.0 tokens/s), greedy'."""
+    """'tiny-dolly-large: 18 answer tokens in 0.12 s (150.0 tokens/s), greedy'.
+
+    The streamed text is all the playground sees, so it counts the answer's tokens; the end
+    key and the blank line before it, which ``generate`` counts as well, are not included.
+    """
     tokens = len(model.tokenizer(text.strip(), add_special_tokens=False)["input_ids"])
     rate = tokens / seconds if seconds > 0 else 0.0
     if decoding.get("do_sample"):
         how = f"sampled at temperature {decoding['temperature']:.2f}, top_p {decoding['top_p']:.2f}"
     else:
         how = "greedy"
-    return f"{model.name}: {tokens} tokens in {seconds:.2f} s ({rate:,.1f} tokens/s), {how}"
+    return f"{model.name}: {tokens} answer tokens in {seconds:.2f} s ({rate:,.1f} tokens/s), {how}"
 
 
 def _error_html(error: BaseException | str) -> str:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-#: Parameter counts of landmark models (source: the APC tech blog article on Dolly sizes for
-#: GPT-1 and GPT-3; Hugging Face config files for Dolly, see ``models.py``).
+#: Parameter counts of landmark models (sources: the APC tech blog article on Dolly sizes for
+#: GPT-1 and GPT-3; Radford et al. 2019, "Language Models are Unsupervised Multitask Learners",
+#: for GPT-2; Hugging Face config files for Dolly, see ``models.py``).
 LANDMARK_PARAMETERS = {
     "GPT-1 (2018)": 110_000_000,
+    "GPT-2 (2019)": 1_500_000_000,
     "GPT-3 (2020)": 175_000_000_000,
 }
 
