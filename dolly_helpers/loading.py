@@ -25,7 +25,11 @@ class ModelNotAvailableError(RuntimeError):
 
 @dataclass
 class LoadedModel:
-    """A model ready to generate: network, tokenizer, spec and what the load cost."""
+    """A model ready to generate: network, tokenizer, spec and what the load cost.
+
+    ``load_seconds`` covers reading the tokenizer and weights and placing them on the device,
+    not the one-time import of the libraries.
+    """
 
     model: torch.nn.Module
     tokenizer: object
@@ -59,8 +63,11 @@ def load_model(
     """Load a model by book name (see ``list_models``) or from a local folder.
 
     ``dtype="auto"`` picks bf16 on GPUs that have it, fp16 on older GPUs and fp32 for the tiny
-    models on a CPU. Dolly sizes on a GPU are spread with ``device_map="auto"``. Remote code is
-    never run: Dolly is a plain GPT-NeoX and its prompt handling lives in this package.
+    models on a CPU. Dolly sizes on a GPU are spread with ``device_map="auto"``. transformers 5
+    always builds the network on the meta device and fills it straight from the checkpoint
+    (what ``low_cpu_mem_usage`` used to switch on), reading safetensors where a repository has
+    them. Remote code is never run: Dolly is a plain GPT-NeoX and its prompt handling lives in
+    this package.
     """
     spec, source, revision = _resolve_source(name_or_path)
     hardware = detect_hardware()
@@ -73,13 +80,14 @@ def load_model(
     elif spec.family == "dolly" and target.startswith("cuda"):
         options["device_map"] = "auto"
 
-    started = time.perf_counter()
     with quiet():
+        _import_model_code()  # paid once per process, and not part of loading a model
+        started = time.perf_counter()
         tokenizer, model = _from_pretrained(spec, source, options)
-    if "device_map" not in options:
-        model.to(target)
-    model.eval()
-    load_seconds = time.perf_counter() - started
+        if "device_map" not in options:
+            model.to(target)
+        model.eval()
+        load_seconds = time.perf_counter() - started
 
     tokenizer.padding_side = "left"
     if tokenizer.pad_token is None:
@@ -132,6 +140,15 @@ def spec_from_folder(path: str | os.PathLike) -> ModelSpec:
         context_length=config.max_position_embeddings,
         rotary_pct=rope.get("partial_rotary_factor", 0.25),
     )
+
+
+def _import_model_code() -> None:
+    """Import the tokenizer and GPT-NeoX classes that every book model uses.
+
+    The first import of transformers' model code takes a second or two per Python process;
+    doing it before the clock starts keeps ``load_seconds`` the cost of the model itself.
+    """
+    from transformers import AutoTokenizer, GPTNeoXForCausalLM  # noqa: F401
 
 
 def _from_pretrained(spec: ModelSpec, source: str, options: dict) -> tuple[object, torch.nn.Module]:
