@@ -10,7 +10,7 @@ TORCH_PIP_ARGS ?=
 VENV_FLAGS ?= $(shell $(PYTHON) -c "import torch" >/dev/null 2>&1 && echo --system-site-packages)
 MODELS ?= tiny-dolly-small tiny-dolly-medium tiny-dolly-large
 
-.PHONY: book test runs execute site clean-notebooks check-notebooks tiny-models install distclean
+.PHONY: book test bench runs execute site clean-notebooks tiny-models install distclean
 
 book: runs execute site  ## Regenerate every output on the tiny models and build the site.
 
@@ -21,6 +21,9 @@ test: $(STAMP)  ## Unit tests, notebook checks (nbval, cleanliness) and a site b
 	$(BIN)/python -m dolly_helpers.book site --check
 
 install: $(STAMP)
+
+bench: $(STAMP)  ## Time the helper against the plain transformers pipeline, side by side.
+	$(BIN)/python -m dolly_helpers.bench cpu
 
 runs: $(STAMP)  ## Execute the per-size chapters once per model into runs/.
 	$(BIN)/python -m dolly_helpers.book run --models $(MODELS)
