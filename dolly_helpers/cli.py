@@ -113,11 +113,23 @@ def _env(args: argparse.Namespace) -> int:
     return 0
 
 
+def _convert_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model_name", help="a Dolly size already in the Hugging Face cache, e.g. dolly-v2-3b")
+
+
+def _convert(args: argparse.Namespace) -> int:
+    from .convert import convert_cached_model
+
+    print(f"safetensors copy in {convert_cached_model(args.model_name)}; load_model uses it from now on")
+    return 0
+
+
 #: Every subcommand by name; add one here and it appears in ``--help``.
 COMMANDS: dict[str, Command] = {
     "models": Command("list the models this book runs", _no_arguments, _models),
     "env": Command("print the machine and package versions", _no_arguments, _env),
     "plan": Command("plan the memory of a model on a GPU or this machine", _plan_arguments, _plan),
+    "convert": Command("keep a safetensors copy of a downloaded Dolly size", _convert_arguments, _convert),
 }
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import torch
 
+from .convert import has_safetensors, local_safetensors_copy
 from .hardware import detect_hardware, resolve_dtype
 from .models import DEFAULT_MODEL, ModelSpec, get_spec
 from .prompt import END_KEY
@@ -115,6 +116,9 @@ def _resolve_source(name_or_path: str | os.PathLike) -> tuple[ModelSpec, str, st
     spec = get_spec(str(name_or_path))
     if spec.local_path is not None:
         return spec, str(spec.local_path), None
+    converted = local_safetensors_copy(spec.name)
+    if has_safetensors(converted):  # made by `python -m dolly_helpers convert`
+        return spec, str(converted), None
     return spec, spec.hub_id, spec.revision
 
 

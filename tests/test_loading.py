@@ -65,3 +65,26 @@ def test_unknown_model_is_a_one_line_error():
 def test_eight_bit_needs_a_gpu():
     with pytest.raises(ValueError, match="8-bit loading needs a CUDA GPU"):
         load_model("tiny-dolly-small", load_in_8bit=True)
+
+
+def test_a_converted_safetensors_copy_is_loaded_instead_of_the_hub(tmp_path, monkeypatch):
+    import shutil
+
+    from dolly_helpers import loading
+
+    copy = tmp_path / "dolly-v2-3b"
+    shutil.copytree(get_spec("tiny-dolly-small").local_path, copy)
+    monkeypatch.setattr(loading, "local_safetensors_copy", lambda name: tmp_path / name)
+    spec, source, revision = loading._resolve_source("dolly-v2-3b")
+    assert (spec.name, source, revision) == ("dolly-v2-3b", str(copy), None)
+    spec, source, revision = loading._resolve_source("dolly-v2-7b")  # no copy: the pinned Hub revision
+    assert (source, revision) == (spec.hub_id, spec.revision)
+
+
+def test_converting_a_model_that_was_never_downloaded_is_a_one_line_error(capsys, monkeypatch, tmp_path):
+    from dolly_helpers.cli import main
+
+    monkeypatch.setenv("HF_HOME", str(tmp_path))
+    assert main(["convert", "dolly-v2-12b"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: databricks/dolly-v2-12b at revision") and "\n" not in err
