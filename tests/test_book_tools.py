@@ -145,3 +145,27 @@ def test_a_failing_notebook_leaves_the_previous_output_untouched(tmp_path):
         execute_notebook(source, output)
     assert output.read_text() == "previous run"
     assert sorted(p.name for p in output.parent.iterdir()) == ["chapter.ipynb"]  # no partial file left
+
+
+def test_ctrl_c_keeps_finished_runs_and_a_rerun_resumes(fake_runs, tmp_path, monkeypatch, capsys):
+    from dolly_helpers.book import runs
+
+    executed = fake_runs
+    finish = runs.execute_notebook
+
+    def interrupted(source, output, parameters):
+        if parameters["model_name"] == "tiny-dolly-large":
+            raise KeyboardInterrupt
+        finish(source, output, parameters)
+
+    monkeypatch.setattr(runs, "execute_notebook", interrupted)
+    assert main(["run", "--models", "tiny-dolly-small", "tiny-dolly-large"]) == 130
+    last_line = capsys.readouterr().err.strip().splitlines()[-1]  # after the progress bar
+    assert last_line == "interrupted: finished runs kept (tiny-dolly-small); run the same command again to resume"
+    assert set(json.loads((tmp_path / "summary.json").read_text())) == {"tiny-dolly-small"}
+    assert not (tmp_path / "tiny-dolly-large" / "fingerprint.txt").exists()
+
+    monkeypatch.setattr(runs, "execute_notebook", finish)
+    assert main(["run", "--models", "tiny-dolly-small", "tiny-dolly-large"]) == 0
+    assert executed == ["tiny-dolly-small", "tiny-dolly-large"]  # small was not run again
+    assert set(json.loads((tmp_path / "summary.json").read_text())) == {"tiny-dolly-small", "tiny-dolly-large"}

@@ -20,9 +20,15 @@ from .site import SiteBuildFailed
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .runs import run_sizes
+    from .runs import RunsInterrupted, run_sizes
 
-    outcomes = run_sizes(args.models, force=args.force)
+    try:
+        outcomes = run_sizes(args.models, force=args.force)
+    except RunsInterrupted as interrupted:
+        kept = ", ".join(interrupted.finished) or "none"
+        print(f"interrupted: finished runs kept ({kept}); run the same command again to resume",
+              file=sys.stderr)
+        return 130
     for outcome in outcomes:
         detail = f": {outcome.error}" if outcome.error else ""
         print(f"{outcome.model_name:<20} {outcome.status}{detail}")

@@ -21,6 +21,14 @@ from .execute import execute_notebook
 FINGERPRINT_FILE = "fingerprint.txt"
 
 
+class RunsInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a sweep: the runs that finished are kept, the one under way is not."""
+
+    def __init__(self, finished: list[str]):
+        super().__init__(finished)
+        self.finished = finished
+
+
 @dataclass(frozen=True)
 class RunOutcome:
     model_name: str
@@ -36,10 +44,15 @@ def run_sizes(model_names: Sequence[str], *, force: bool = False) -> list[RunOut
         get_spec(name)  # unknown names fail here, before any work starts
     outcomes = []
     progress = tqdm(model_names, desc="per-size runs", unit="model")
-    for name in progress:
-        progress.set_postfix_str(name)
-        outcomes.append(_run_one(name, force=force))
-    write_combined_summary()
+    try:
+        for name in progress:
+            progress.set_postfix_str(name)
+            outcomes.append(_run_one(name, force=force))
+    except KeyboardInterrupt:
+        raise RunsInterrupted([outcome.model_name for outcome in outcomes if outcome.status != "failed"]) from None
+    finally:
+        progress.close()
+        write_combined_summary()  # what finished stays readable, even after Ctrl-C
     return outcomes
 
 
