@@ -31,3 +31,14 @@ def test_outputs_of_uncounted_cells_are_compared(tmp_path, recorded, passes):
     result = _nbval(_notebook(tmp_path / "chapter.ipynb", recorded))
     assert (result.returncode == 0) == passes, result.stdout[-2000:]
     assert "Unrun reference cell" not in result.stdout
+
+
+def test_a_broken_cell_is_reported_by_its_number(tmp_path):
+    path = _notebook(tmp_path / "chapter.ipynb", "42\n")
+    notebook = nbformat.read(path, as_version=4)
+    notebook.cells.append(nbformat.v4.new_code_cell("undefined_name + 1"))
+    nbformat.write(notebook, path)
+    result = _nbval(path)
+    assert result.returncode != 0
+    assert "chapter.ipynb::Cell 1" in result.stdout and "NameError" in result.stdout
+    assert "chapter.ipynb::Cell 0 PASSED" in result.stdout or "1 failed, 1 passed" in result.stdout
