@@ -9,16 +9,19 @@ TORCH_SPEC ?= torch==2.13.0
 TORCH_PIP_ARGS ?=
 VENV_FLAGS ?= $(shell $(PYTHON) -c "import torch" >/dev/null 2>&1 && echo --system-site-packages)
 MODELS ?= tiny-dolly-small tiny-dolly-medium tiny-dolly-large
+# Where `book site --check` builds (dolly_helpers/book/site.py, CHECK_OUTPUT); the browser test opens it.
+SITE_CHECK_HTML := _build/check/_build/html
 
 .PHONY: book test bench runs execute site clean-notebooks tiny-models install distclean
 
 book: runs execute site  ## Regenerate every output on the tiny models and build the site.
 
-test: $(STAMP)  ## Unit tests, notebook checks (nbval, cleanliness) and a site build.
-	$(BIN)/python -m pytest tests
+test: $(STAMP)  ## Unit tests, notebook checks (nbval, cleanliness), a site build and a browser pass over it.
+	$(BIN)/python -m pytest tests --ignore=tests/test_site_browser.py
 	$(BIN)/python -m pytest -p dolly_helpers.book.nbval_plugin --nbval notebooks --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider -q
 	$(BIN)/python -m dolly_helpers.book check-clean
 	$(BIN)/python -m dolly_helpers.book site --check
+	DOLLY_SITE_HTML=$(SITE_CHECK_HTML) $(BIN)/python -m pytest tests/test_site_browser.py -p no:cacheprovider
 
 install: $(STAMP)
 
@@ -31,7 +34,7 @@ runs: $(STAMP)  ## Execute the per-size chapters once per model into runs/.
 execute: $(STAMP)  ## Execute the committed chapters in place on the default model, then clean them.
 	$(BIN)/python -m dolly_helpers.book execute
 
-site: $(STAMP)  ## Build the static HTML site into _build/html.
+site: $(STAMP)  ## Build the static HTML site into _build/html (fetches its JavaScript once with npm).
 	$(BIN)/python -m dolly_helpers.book site
 
 clean-notebooks: $(STAMP)

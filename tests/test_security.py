@@ -27,7 +27,7 @@ def _tracked_text_files() -> list[Path]:
     files = []
     for name in names.splitlines():
         path = ROOT / name
-        if path.suffix not in {".safetensors", ".png", ".jpg"} and path.is_file():
+        if path.suffix not in {".safetensors", ".png", ".jpg"} and path.is_file() and path != Path(__file__):
             files.append(path)
     return files
 

@@ -1,13 +1,17 @@
-"""Build the static site with jupyter-book 1.x, warnings treated as errors."""
+"""Build the static site with jupyter-book 1.x, warnings treated as errors, loading nothing from a CDN."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from . import paths
+from .assets import AssetsUnavailable, offsite_assets, prepare_assets
+
+#: Where ``site --check`` builds; ``make test`` then opens this build in a browser.
+CHECK_OUTPUT = paths.ROOT / "_build" / "check"
 
 
 class SiteBuildFailed(RuntimeError):
@@ -18,9 +22,15 @@ def build_site(output: Path | None = None) -> Path:
     """Build the HTML site into ``output``/_build/html (the repository root by default) and return the HTML folder.
 
     Notebooks are rendered with the outputs they carry (``execute_notebooks: "off"``): the
-    outputs come from papermill, so the site shows exactly what the runs produced.
+    outputs come from papermill, so the site shows exactly what the runs produced. The
+    JavaScript the pages need is fetched once into ``.cache/site-assets/`` and shipped with the
+    site (see :mod:`.assets`), so the built site works offline.
     """
     output = output or paths.ROOT
+    try:
+        prepare_assets()
+    except AssetsUnavailable as error:
+        raise SiteBuildFailed(str(error)) from error
     command = [
         sys.executable, "-c", "from jupyter_book.cli.main import main; main()",
         "build", str(paths.ROOT),
@@ -28,11 +38,17 @@ def build_site(output: Path | None = None) -> Path:
     ]
     if subprocess.run(command, cwd=paths.ROOT).returncode != 0:
         raise SiteBuildFailed("jupyter-book could not build the site; the first warning above says why")
-    return output / "_build" / "html"
+    html = output / "_build" / "html"
+    offsite = offsite_assets(html)
+    if offsite:
+        raise SiteBuildFailed(
+            f"{len(offsite)} files in the site load from other sites, first {offsite[0]}; "
+            "ship them with the site (dolly_helpers/book/assets.py, _config.yml)")
+    return html
 
 
-def check_site() -> int:
-    """Build the site in a scratch folder; return the number of HTML pages built."""
-    with tempfile.TemporaryDirectory() as scratch:
-        html = build_site(Path(scratch))
-        return len(list(html.rglob("*.html")))
+def check_site(output: Path = CHECK_OUTPUT) -> int:
+    """Build the site afresh in ``output`` (kept for the browser test); return the number of HTML pages."""
+    shutil.rmtree(output, ignore_errors=True)
+    html = build_site(output)
+    return len(list(html.rglob("*.html")))

@@ -1,0 +1,155 @@
+"""A real browser opens the built site, offline, the way a reader would.
+
+Headless Chromium (Debian's ``chromium`` and ``chromium-driver``, driven by Selenium) opens every
+page from a local web server, with every host name but the server's made unresolvable, so a
+file the site tries to fetch from a CDN fails as it would offline and shows as a console error.
+
+The site is the one ``make test`` built with ``book site --check`` (``DOLLY_SITE_HTML``), or a
+fresh build when this file runs alone. A screenshot of chapter 5 is saved as
+``_build/artifacts/05_comparing-sizes.png`` (or under ``$DOLLY_ARTIFACTS``).
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+from dolly_helpers.book import paths
+
+CHROMIUM = shutil.which("chromium")
+CHROMEDRIVER = shutil.which("chromedriver")
+pytestmark = pytest.mark.skipif(
+    not (CHROMIUM and CHROMEDRIVER),
+    reason="the browser test needs Chromium and its driver: apt-get install chromium chromium-driver",
+)
+
+from selenium import webdriver  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+#: Seconds a page may take to load, typeset its math and render its widgets.
+PAGE_TIMEOUT = 20
+#: Chrome asks every server for /favicon.ico; the site names no icon, so that probe is not its error.
+BROWSER_PROBES = ("/favicon.ico ",)
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    """The built HTML folder: ``$DOLLY_SITE_HTML`` if set, else a fresh build in a scratch folder."""
+    given = os.environ.get("DOLLY_SITE_HTML")
+    if given:
+        html = Path(given)
+        assert (html / "index.html").is_file(), f"DOLLY_SITE_HTML={given} holds no built site"
+        return html
+    from dolly_helpers.book.site import build_site
+
+    return build_site(tmp_path_factory.mktemp("site"))
+
+
+@pytest.fixture(scope="module")
+def server(site):
+    """The site served on a free port of 127.0.0.1; yields its base URL."""
+    handler = functools.partial(_QuietHandler, directory=str(site))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in ("--headless=new", "--window-size=1280,1000", "--disable-dev-shm-usage",
+                     "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+                     "--disable-background-networking", "--disable-component-update",
+                     "--disable-extensions", "--disable-sync", "--no-first-run", "--lang=en-US"):
+        options.add_argument(argument)
+    if os.geteuid() == 0:
+        options.add_argument("--no-sandbox")  # Chromium's sandbox refuses to run as root
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
+    driver.set_page_load_timeout(PAGE_TIMEOUT)
+    driver.set_script_timeout(PAGE_TIMEOUT)
+    yield driver
+    driver.quit()
+
+
+def open_page(browser, url: str) -> list[str]:
+    """Open ``url`` and wait until its math, widgets and images are done; return its console errors."""
+    browser.get(url)
+    wait = WebDriverWait(browser, PAGE_TIMEOUT)
+    wait.until(lambda driver: driver.execute_script("return document.readyState") == "complete",
+               message=f"{url} did not finish loading")
+    browser.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "window.MathJax && MathJax.startup ? MathJax.startup.promise.then(() => done(), () => done()) : done();")
+    if browser.find_elements(By.CSS_SELECTOR, 'script[type="application/vnd.jupyter.widget-state+json"]'):
+        wait.until(lambda driver: driver.find_elements(By.CSS_SELECTOR, ".widget-subarea .jupyter-widgets"),
+                   message=f"the saved widgets of {url} did not render")
+    browser.execute_script("document.querySelectorAll('img').forEach(img => { img.loading = 'eager'; });")
+    wait.until(lambda driver: driver.execute_script("return Array.from(document.images).every(img => img.complete)"),
+               message=f"the images of {url} did not finish loading")
+    return [entry["message"] for entry in browser.get_log("browser")
+            if entry["level"] == "SEVERE" and not any(probe in entry["message"] for probe in BROWSER_PROBES)]
+
+
+def test_every_page_opens_without_errors_and_with_all_its_images(site, server, browser):
+    pages = sorted(page.relative_to(site).as_posix() for page in site.rglob("*.html")
+                   if page.relative_to(site).parts[0] != "_static")  # the theme's template macros
+    assert len(pages) > 10
+    problems = []
+    for page in pages:
+        problems += [f"{page}: {message}" for message in open_page(browser, server + page)]
+        broken = browser.execute_script(
+            "return Array.from(document.images).filter(img => img.naturalWidth === 0)"
+            ".map(img => img.getAttribute('src'))")
+        problems += [f"{page}: image did not load: {src}" for src in broken]
+    assert not problems, "\n".join(problems)
+
+
+def test_chapter_5_shows_its_comparison_table(server, browser):
+    assert open_page(browser, server + "notebooks/05_comparing-sizes.html") == []
+    tables = [table for table in browser.find_elements(By.TAG_NAME, "table") if "tiny-dolly-large" in table.text]
+    assert tables and tables[0].is_displayed()
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", tables[0])
+    artifacts = Path(os.environ.get("DOLLY_ARTIFACTS", paths.ROOT / "_build" / "artifacts"))
+    artifacts.mkdir(parents=True, exist_ok=True)
+    screenshot = artifacts / "05_comparing-sizes.png"
+    assert browser.save_screenshot(str(screenshot)) and screenshot.stat().st_size > 10_000
+
+
+def test_chapter_8_renders_its_widgets_with_their_saved_state(server, browser):
+    assert open_page(browser, server + "notebooks/08_playground.html") == []
+    assert browser.find_elements(By.CSS_SELECTOR, ".jupyter-widgets.widget-textarea")
+    values = [area.get_property("value") for area in browser.find_elements(By.CSS_SELECTOR, ".widget-textarea textarea")]
+    assert "What is the highest mountain in Japan?" in values
+    assert browser.find_elements(By.CSS_SELECTOR, ".widget-button button, button.jupyter-button")
+
+
+def test_math_is_typeset_from_the_site_itself(server, browser):
+    assert open_page(browser, server + "notebooks/01_what-is-an-llm.html") == []
+    assert browser.find_elements(By.TAG_NAME, "mjx-container")
+    scripts = [script.get_attribute("src") for script in browser.find_elements(By.CSS_SELECTOR, "script[src*=mathjax]")]
+    assert scripts and all(src.startswith(server) for src in scripts)
+
+
+def test_search_finds_the_pile(server, browser):
+    assert open_page(browser, server + "search.html?q=Pile") == []
+    hits = WebDriverWait(browser, PAGE_TIMEOUT).until(
+        lambda driver: driver.find_elements(By.CSS_SELECTOR, "#search-results ul.search li a"))
+    assert any("02_the-pile.html" in (hit.get_attribute("href") or "") for hit in hits), [hit.text for hit in hits]
