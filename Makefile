@@ -50,4 +50,4 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $@
 
 distclean:
-	rm -rf $(VENV) _build
+	rm -rf $(VENV) _build .cache
