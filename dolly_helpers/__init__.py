@@ -5,12 +5,28 @@ Chapters import names explicitly, e.g. ``from dolly_helpers import load_model, g
 
 from .generation import GenerationResult, generate, stream_generate
 from .hardware import Hardware, detect_hardware, environment_report, format_report, set_seed
-from .loading import LoadedModel, ModelNotAvailableError, load_model
+from .loading import (
+    LoadedModel,
+    ModelDoesNotFitError,
+    ModelFolderError,
+    ModelNotAvailableError,
+    load_model,
+)
 from .memory import MemoryPlan, plan_memory
-from .models import DEFAULT_MODEL, DOLLY_MODELS, TINY_MODELS, ModelSpec, get_spec, list_models
+from .models import (
+    DEFAULT_MODEL,
+    DOLLY_MODELS,
+    TINY_MODELS,
+    ModelSpec,
+    UnknownModelError,
+    get_spec,
+    list_models,
+)
 from .prompt import END_KEY, INSTRUCTION_KEY, INTRO_BLURB, RESPONSE_KEY, build_prompt, extract_response
+from .validation import ContextTruncatedWarning
 
 __all__ = [
+    "ContextTruncatedWarning",
     "DEFAULT_MODEL",
     "DOLLY_MODELS",
     "END_KEY",
@@ -20,10 +36,13 @@ __all__ = [
     "INTRO_BLURB",
     "LoadedModel",
     "MemoryPlan",
+    "ModelDoesNotFitError",
+    "ModelFolderError",
     "ModelNotAvailableError",
     "ModelSpec",
     "RESPONSE_KEY",
     "TINY_MODELS",
+    "UnknownModelError",
     "build_prompt",
     "detect_hardware",
     "environment_report",

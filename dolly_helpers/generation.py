@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Sequence
+import warnings
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import overload
 
@@ -16,8 +17,17 @@ import torch
 
 from .hardware import set_seed
 from .loading import LoadedModel
+from .models import get_spec
 from .prompt import build_prompt, extract_response
 from .quiet import quiet
+from .validation import (
+    ContextTruncatedWarning,
+    check_context,
+    check_decoding,
+    check_instruction,
+    check_seed,
+    check_whole_number,
+)
 
 #: Dolly's own sampling defaults (databrickslabs/dolly, training/generate.py).
 DOLLY_TOP_P = 0.92
@@ -29,7 +39,7 @@ class GenerationResult:
     """One answer and what it cost. ``seconds`` is the wall time of the batch it ran in."""
 
     instruction: str
-    context: str | None
+    context: str | None  # as the model read it: a passage too long for the window is cut
     response: str
     prompt_tokens: int
     new_tokens: int
@@ -42,13 +52,29 @@ class GenerationResult:
 
 @dataclass(frozen=True)
 class DecodingSettings:
-    """How the next token is chosen: greedy by default, sampled when ``do_sample``."""
+    """How the next token is chosen: greedy by default, sampled when ``do_sample``.
+
+    Building one checks every value (:func:`~dolly_helpers.validation.check_decoding`), so
+    ``generate``, ``stream_generate``, the playground and the CLI refuse the same mistakes with
+    the same one-line ``TypeError`` or ``ValueError``. ``seed`` is None or 0 to 2**32 - 1.
+    """
 
     max_new_tokens: int = 64
     do_sample: bool = False
     temperature: float = 1.0
     top_p: float = DOLLY_TOP_P
     top_k: int = DOLLY_TOP_K
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        check_decoding(
+            max_new_tokens=self.max_new_tokens,
+            do_sample=self.do_sample,
+            temperature=self.temperature,
+            top_p=self.top_p,
+            top_k=self.top_k,
+        )
+        check_seed(self.seed)
 
     def generate_kwargs(self) -> dict:
         if not self.do_sample:
@@ -86,12 +112,33 @@ def generate(
     Prompts are batched with left padding; each answer stops at ``### End``. Greedy decoding
     (the default) gives the same answers batched as one at a time. ``context`` is one
     passage for every instruction or one per instruction.
+
+    Everything is checked before the model runs, each mistake one line: an instruction that is
+    empty (``ValueError``) or not text (``TypeError``); decoding settings out of range (see
+    :class:`DecodingSettings`). The prompt and ``max_new_tokens`` must fit the model's context
+    window (``model.spec.context_length``: 256 tokens for the tiny models, 2,048 for Dolly):
+
+    - ``max_new_tokens`` above the whole window, or above what the instruction's prompt leaves
+      of it, is refused (``ValueError`` giving the token counts), never clamped: the answer you
+      asked room for is the answer you get room for. An instruction whose prompt alone fills the
+      window is refused the same way.
+    - A passage (``context``) too long for the rest of the window is cut from its end, with a
+      one-line :class:`~dolly_helpers.validation.ContextTruncatedWarning` saying how many tokens
+      were cut; the result's ``context`` is the passage as the model read it.
     """
+    check_model(model)
     single = isinstance(instructions, str)
-    instruction_list = [instructions] if single else list(instructions)
+    instruction_list = _instructions_of(instructions)
     contexts = _contexts_for(instruction_list, context)
-    prompts = [build_prompt(i, c) for i, c in zip(instruction_list, contexts)]
-    settings = DecodingSettings(max_new_tokens, do_sample, temperature, top_p, top_k)
+    settings = DecodingSettings(max_new_tokens, do_sample, temperature, top_p, top_k, seed)
+    check_whole_number("batch_size", batch_size, minimum=1, example="8")
+    labels = ["instruction"] if single else _labels("instruction", len(instruction_list))
+    fitted = [
+        fit_prompt(model, instruction, context, settings.max_new_tokens, label=label)
+        for instruction, context, label in zip(instruction_list, contexts, labels)
+    ]
+    prompts = [prompt for prompt, _ in fitted]
+    contexts = [context for _, context in fitted]
     if seed is not None:
         set_seed(seed)
     results: list[GenerationResult] = []
@@ -115,35 +162,171 @@ def stream_generate(
     top_k: int = DOLLY_TOP_K,
     seed: int | None = None,
 ) -> Iterator[str]:
-    """Yield the answer to one instruction in pieces as the model writes it (the playground)."""
+    """Yield the answer to one instruction in pieces as the model writes it (the playground).
+
+    The arguments are checked, and a passage cut to the window, exactly as in :func:`generate`,
+    before the first piece. An error inside the model's thread is raised here, not swallowed.
+    """
     from transformers import TextIteratorStreamer
 
-    prompt = build_prompt(instruction, context)
-    settings = DecodingSettings(max_new_tokens, do_sample, temperature, top_p, top_k)
+    check_model(model)
+    settings = DecodingSettings(max_new_tokens, do_sample, temperature, top_p, top_k, seed)
+    prompt, _ = fit_prompt(model, instruction, context, settings.max_new_tokens)
     if seed is not None:
         set_seed(seed)
     inputs = model.tokenizer(prompt, return_tensors="pt").to(model.device)
     streamer = TextIteratorStreamer(model.tokenizer, skip_prompt=True, skip_special_tokens=True)
     kwargs = {**inputs, **settings.generate_kwargs(), **_stop_kwargs(model), "streamer": streamer}
+    failures: list[BaseException] = []
 
     def run() -> None:
-        with quiet(), torch.inference_mode():
-            model.model.generate(**kwargs)
+        try:
+            with quiet(), torch.inference_mode():
+                model.model.generate(**kwargs)
+        except BaseException as error:  # noqa: BLE001 - handed to the reading thread below
+            failures.append(error)
+            streamer.end()  # otherwise the reader waits for a piece that never comes
 
     worker = threading.Thread(target=run, daemon=True)
     worker.start()
     yield from (piece for piece in streamer if piece)
     worker.join()
+    if failures:
+        raise failures[0]
+
+
+def check_model(model: object) -> None:
+    """Refuse anything but a loaded model, e.g. a model name passed where the model belongs."""
+    if hasattr(model, "tokenizer") and hasattr(model, "model") and hasattr(model, "spec"):
+        return
+    if isinstance(model, str):
+        get_spec(model)  # an unknown name says so, with the closest one
+        raise TypeError(
+            f"generate needs a loaded model, got the name {model!r}: load it first, "
+            f"e.g. model = load_model({model!r})"
+        )
+    raise TypeError(
+        f"generate needs a loaded model from load_model(...), got {type(model).__name__}"
+    )
+
+
+def fit_prompt(
+    model: LoadedModel,
+    instruction: str,
+    context: str | None,
+    max_new_tokens: int,
+    *,
+    label: str = "instruction",
+) -> tuple[str, str | None]:
+    """Return the prompt and the passage it holds, fitted to the model's context window.
+
+    The policy of :func:`generate`: refuse a ``max_new_tokens`` or an instruction that does not
+    fit; cut a passage that does not, from its end, with a one-line warning. A passage that fits
+    comes back as it was passed. ``label`` names the instruction in messages ("instruction 2 of 5").
+    """
+    instruction = check_instruction(instruction, label)
+    window, name = model.spec.context_length, model.name
+    if max_new_tokens > window:
+        raise ValueError(
+            f"max_new_tokens={max_new_tokens} is more than the {window} tokens {name} reads in all, "
+            f"prompt and answer together: pass a smaller max_new_tokens, e.g. {min(64, window // 2)}"
+        )
+    bare = build_prompt(instruction)
+    bare_tokens = _count_tokens(model, bare)
+    if bare_tokens + max_new_tokens > window:
+        if bare_tokens >= window:
+            raise ValueError(
+                f"{label} is too long for {name}: its prompt takes {bare_tokens} tokens and {name} reads "
+                f"{window} in all, prompt and answer together: shorten it by at least "
+                f"{bare_tokens + max_new_tokens - window} tokens to leave room for "
+                f"max_new_tokens={max_new_tokens}"
+            )
+        after = "the instruction" if label == "instruction" else label
+        raise ValueError(
+            f"max_new_tokens={max_new_tokens} does not fit after {after}: its prompt takes {bare_tokens} "
+            f"of the {window} tokens {name} reads, which leaves {window - bare_tokens} for the answer: "
+            f"pass max_new_tokens={window - bare_tokens} or less, or shorten the instruction"
+        )
+    if check_context(context) is None:  # None or blank: no Input: section
+        return bare, context
+    prompt = build_prompt(instruction, context)
+    excess = _count_tokens(model, prompt) + max_new_tokens - window
+    if excess <= 0:
+        return prompt, context
+    return _cut_context(model, instruction, context, max_new_tokens, excess, label)
+
+
+def _count_tokens(model: LoadedModel, text: str) -> int:
+    return len(model.tokenizer(text)["input_ids"])
+
+
+def _cut_context(
+    model: LoadedModel, instruction: str, context: str, max_new_tokens: int, excess: int, label: str
+) -> tuple[str, str | None]:
+    """Drop tokens from the end of the passage until prompt plus ``max_new_tokens`` fit; warn once."""
+    window = model.spec.context_length
+    ends = _token_ends(model, context)
+    keep = max(0, len(ends) - excess)
+    while True:
+        kept = context[: ends[keep - 1]] if keep else ""
+        prompt = build_prompt(instruction, kept if kept.strip() else None)
+        prompt_tokens = _count_tokens(model, prompt)
+        if prompt_tokens + max_new_tokens <= window or keep == 0:
+            break
+        keep -= 1
+    which = "context" if label == "instruction" else f"context{label.removeprefix('instruction')}"
+    warnings.warn(
+        f"{which} cut by {len(ends) - keep} of its {len(ends)} tokens to fit {model.name}'s "
+        f"{window}-token window ({prompt_tokens} prompt tokens + max_new_tokens={max_new_tokens}): "
+        "shorten the passage or lower max_new_tokens to keep all of it",
+        ContextTruncatedWarning,
+        stacklevel=4,
+    )
+    return prompt, kept if kept.strip() else None
+
+
+def _token_ends(model: LoadedModel, text: str) -> list[int]:
+    """Where each token of ``text`` ends, in characters, so the text can be cut between tokens."""
+    tokenizer = model.tokenizer
+    try:
+        offsets = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+        return [end for _, end in offsets]
+    except (NotImplementedError, ValueError, KeyError):  # a slow tokenizer has no offsets
+        ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+        return [len(tokenizer.decode(ids[: i + 1])) for i in range(len(ids))]
+
+
+def _instructions_of(instructions: object) -> list[str]:
+    """One instruction or a list of them, each checked; bytes, None and numbers are neither."""
+    if isinstance(instructions, str) or instructions is None or isinstance(instructions, (bytes, bytearray)):
+        return [check_instruction(instructions)]
+    if isinstance(instructions, dict) or not isinstance(instructions, Iterable):
+        raise TypeError(
+            f"instruction must be a string or a list of strings, got {type(instructions).__name__} "
+            f"{instructions!r:.40}: pass the question or task as text"
+        )
+    items = list(instructions)
+    labels = _labels("instruction", len(items))
+    return [check_instruction(item, label) for item, label in zip(items, labels)]
+
+
+def _labels(what: str, count: int) -> list[str]:
+    return [f"{what} {i} of {count}" for i in range(1, count + 1)]
 
 
 def _contexts_for(instructions: list[str], context) -> list[str | None]:
     if context is None or isinstance(context, str):
+        check_context(context)
         return [context] * len(instructions)
+    if isinstance(context, (bytes, bytearray)) or not isinstance(context, Iterable):
+        check_context(context)  # raises the one-line TypeError
     contexts = list(context)
     if len(contexts) != len(instructions):
         raise ValueError(
             f"got {len(contexts)} contexts for {len(instructions)} instructions: pass one per instruction"
         )
+    for item, label in zip(contexts, _labels("context", len(contexts))):
+        check_context(item, label)
     return contexts
 
 

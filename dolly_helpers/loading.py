@@ -2,26 +2,46 @@
 
 Chapter 4 loads one model per run; the playground switches between them. A tiny model comes
 from the package itself; a Dolly size comes from the Hugging Face Hub at a pinned commit.
+
+Everything that can be known before a load is checked before it, each failure one line: an
+unknown name (:class:`~dolly_helpers.models.UnknownModelError`), a folder with a file missing
+or damaged (:class:`ModelFolderError`), a Dolly size that cannot be downloaded here
+(:class:`ModelNotAvailableError`) or that does not fit this machine (:class:`ModelDoesNotFitError`).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from .convert import has_safetensors, local_safetensors_copy
+from .convert import checkpoint_files, has_safetensors, local_safetensors_copy
 from .hardware import detect_hardware, resolve_dtype
-from .models import DEFAULT_MODEL, ModelSpec, get_spec
+from .models import DEFAULT_MODEL, ModelSpec, UnknownModelError, get_spec, unknown_model_message
 from .prompt import END_KEY
 from .quiet import quiet
+
+#: The files that make a tokenizer, any one set of which is enough.
+_TOKENIZER_FILES = (("tokenizer.json",), ("vocab.json", "merges.txt"), ("tokenizer.model",))
+#: A safetensors header larger than this is damage, not a header (real ones are kilobytes).
+_MAX_HEADER_BYTES = 100_000_000
 
 
 class ModelNotAvailableError(RuntimeError):
     """The weights of a requested model are neither on disk nor downloadable."""
+
+
+class ModelDoesNotFitError(RuntimeError):
+    """The memory plan says the model does not fit this machine; the message carries its advice."""
+
+
+class ModelFolderError(ValueError):
+    """A local model folder lacks a file (config, weights, tokenizer) or holds a damaged one."""
 
 
 @dataclass
@@ -60,8 +80,18 @@ def load_model(
     dtype: str | torch.dtype = "auto",
     device: str = "auto",
     load_in_8bit: bool = False,
+    allow_offload: bool = False,
 ) -> LoadedModel:
     """Load a model by book name (see ``list_models``) or from a local folder.
+
+    Before anything is read, a Dolly size is planned with :func:`~dolly_helpers.plan_memory` on
+    this machine. If it does not fit the GPU, :class:`ModelDoesNotFitError` carries the plan's
+    advice (a smaller size, 8-bit, a bigger GPU) unless ``allow_offload=True``, which loads it
+    anyway with the layers that do not fit kept in host RAM (slow: minutes per answer), and only
+    when host RAM can hold them. With no GPU at all a Dolly size runs from host RAM, just as slow,
+    so it too needs ``allow_offload=True``, and is refused when the RAM cannot hold it. An
+    explicit ``device`` skips the plan. Offline (``HF_HUB_OFFLINE=1``) a size that is not in the
+    local cache raises :class:`ModelNotAvailableError` at once.
 
     ``dtype="auto"`` picks bf16 on GPUs that have it, fp16 on older GPUs and fp32 for the tiny
     models on a CPU. Dolly sizes on a GPU are spread with ``device_map="auto"``. transformers 5
@@ -80,6 +110,14 @@ def load_model(
         options["device_map"] = "auto"
     elif spec.family == "dolly" and target.startswith("cuda"):
         options["device_map"] = "auto"
+    if spec.hub_id is not None and source == spec.hub_id:
+        _check_downloadable(spec)
+    if spec.family == "dolly" and device == "auto":
+        offload = check_fits(
+            spec.name, dtype=torch_dtype, load_in_8bit=load_in_8bit, allow_offload=allow_offload
+        )
+        if offload and load_in_8bit:  # bitsandbytes keeps offloaded layers in float32
+            options["quantization_config"].llm_int8_enable_fp32_cpu_offload = True
 
     with quiet():
         _import_model_code()  # paid once per process, and not part of loading a model
@@ -109,17 +147,139 @@ def load_model(
 
 
 def _resolve_source(name_or_path: str | os.PathLike) -> tuple[ModelSpec, str, str | None]:
-    """Return the spec, where to load from and the pinned revision of a name or folder."""
-    path = Path(name_or_path)
+    """Return the spec, where to load from and the pinned revision of a name or folder.
+
+    A folder is checked for its files first (:func:`check_model_folder`); so is a shipped tiny
+    model and a converted safetensors copy of a Dolly size.
+    """
+    if not isinstance(name_or_path, (str, os.PathLike)):
+        raise TypeError(unknown_model_message(name_or_path))
+    path = Path(name_or_path).expanduser()
     if (path / "config.json").is_file():
-        return spec_from_folder(path), str(path), None
-    spec = get_spec(str(name_or_path))
+        check_model_folder(path)
+        return _spec_of_folder(path), str(path), None
+    try:
+        spec = get_spec(str(name_or_path))
+    except UnknownModelError:
+        if path.is_dir():
+            check_model_folder(path)  # raises, naming what the folder lacks
+        if path.is_file():
+            raise ModelFolderError(
+                f"{path} is a file, not a model folder: pass the folder that holds it and config.json"
+            ) from None
+        if _looks_like_a_path(name_or_path):
+            raise ModelFolderError(
+                f"model folder {str(name_or_path)!r} does not exist: check the path, or pass a model name "
+                f"({unknown_model_message(str(name_or_path)).split(': ', 1)[1]})"
+            ) from None
+        raise
     if spec.local_path is not None:
+        check_model_folder(spec.local_path)
         return spec, str(spec.local_path), None
     converted = local_safetensors_copy(spec.name)
     if has_safetensors(converted):  # made by `python -m dolly_helpers convert`
+        check_model_folder(converted)
         return spec, str(converted), None
     return spec, spec.hub_id, spec.revision
+
+
+def _looks_like_a_path(name: str | os.PathLike) -> bool:
+    """A folder someone meant, not a mistyped name: a PathLike, or text with a separator or dot start.
+
+    A Hub id such as ``databricks/dolly-v2-3b`` has a slash but is answered as an unknown name,
+    with its book name suggested.
+    """
+    if isinstance(name, os.PathLike):
+        return True
+    from .models import list_models
+
+    if any(spec.hub_id and name.strip().lower() == spec.hub_id.lower() for spec in list_models()):
+        return False
+    return name.startswith((".", "~")) or "/" in name or os.sep in name
+
+
+def check_model_folder(folder: str | os.PathLike) -> None:
+    """Raise a one-line :class:`ModelFolderError` if ``folder`` cannot hold a loadable model.
+
+    It needs a readable ``config.json``, weights (``*.safetensors`` or ``pytorch_model*.bin``)
+    and a tokenizer (``tokenizer.json``, or ``vocab.json`` with ``merges.txt``). Each
+    ``*.safetensors`` file's header is read to catch a truncated or garbled file; the tensors
+    themselves are not read, so the check costs milliseconds even for dolly-v2-12b.
+    """
+    folder = Path(folder)
+    config = folder / "config.json"
+    if not config.is_file():
+        raise ModelFolderError(
+            f"model folder {folder} has no config.json: it is not a saved model "
+            "(save one with model.save_pretrained(folder) and tokenizer.save_pretrained(folder))"
+        )
+    try:
+        json.loads(config.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ModelFolderError(
+            f"model folder {folder} has a damaged config.json ({_first_line(error)}): "
+            "save or copy the model again"
+        ) from None
+    weights = checkpoint_files(folder)
+    if not weights:
+        raise ModelFolderError(
+            f"model folder {folder} has no weights (model.safetensors or pytorch_model.bin): "
+            "save them with model.save_pretrained(folder), or copy the folder again"
+        )
+    if not any(all((folder / name).is_file() for name in files) for files in _TOKENIZER_FILES):
+        raise ModelFolderError(
+            f"model folder {folder} has no tokenizer (tokenizer.json): "
+            "save it next to the weights with tokenizer.save_pretrained(folder)"
+        )
+    for file in weights:
+        if file.suffix == ".safetensors":
+            problem = _safetensors_problem(file)
+            if problem:
+                raise ModelFolderError(
+                    f"model folder {folder} has a corrupt {file.name} ({problem}): "
+                    "save or copy the model again"
+                )
+
+
+def _safetensors_problem(file: Path) -> str | None:
+    """Why a safetensors file cannot be read, from its header alone, or None if it looks whole.
+
+    The format: 8 bytes of header length, a JSON header giving each tensor's byte range, then
+    the bytes. A truncated file ends before the last range does; a garbled one has no header.
+    """
+    size = file.stat().st_size
+    try:
+        with file.open("rb") as handle:
+            start = handle.read(8)
+            if len(start) < 8:
+                return f"{size} bytes, too short to be safetensors"
+            header_bytes = int.from_bytes(start, "little")
+            if header_bytes > min(size - 8, _MAX_HEADER_BYTES):
+                return "not a safetensors file: its header is garbage"
+            header = json.loads(handle.read(header_bytes))
+        ends = [entry["data_offsets"][1] for key, entry in header.items() if key != "__metadata__"]
+    except (ValueError, UnicodeDecodeError, KeyError, TypeError, IndexError, AttributeError):
+        return "not a safetensors file: its header is garbage"
+    expected = 8 + header_bytes + max(ends, default=0)
+    if size < expected:
+        return f"truncated: {size:,} of {expected:,} bytes"
+    return None
+
+
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
+
+
+def _spec_of_folder(path: Path) -> ModelSpec:
+    """:func:`spec_from_folder`, with a config that is not a GPT-NeoX reported as one line."""
+    try:
+        return spec_from_folder(path)
+    except (AttributeError, KeyError, TypeError, ValueError, OSError) as error:
+        raise ModelFolderError(
+            f"model folder {path} has a config.json the book cannot use ({_first_line(error)}): "
+            "it needs a GPT-NeoX model such as Dolly's"
+        ) from None
 
 
 def spec_from_folder(path: str | os.PathLike) -> ModelSpec:
@@ -156,7 +316,7 @@ def _import_model_code() -> None:
 
 
 def _from_pretrained(spec: ModelSpec, source: str, options: dict) -> tuple[object, torch.nn.Module]:
-    """Load tokenizer and model, turning a missing download into one clear error."""
+    """Load tokenizer and model, turning a missing download or a damaged folder into one line."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     revision = options["revision"]
@@ -164,14 +324,115 @@ def _from_pretrained(spec: ModelSpec, source: str, options: dict) -> tuple[objec
         tokenizer = AutoTokenizer.from_pretrained(source, revision=revision)
         model = AutoModelForCausalLM.from_pretrained(source, **options)
     except OSError as error:
-        if spec.hub_id is None:
+        if source != spec.hub_id:
+            message = f"model folder {source} could not be read: {_first_line(error)}"
+            raise ModelFolderError(message) from error
+        raise ModelNotAvailableError(_not_available_message(spec)) from error
+    except (ValueError, RuntimeError) as error:
+        if source == spec.hub_id or isinstance(error, torch.cuda.OutOfMemoryError):
             raise
-        raise ModelNotAvailableError(
-            f"{spec.name} is not in the local Hugging Face cache and the Hub cannot be reached: "
-            f"run once with network access to download {spec.hub_id}, "
-            f"or use the tiny default {DEFAULT_MODEL!r}"
+        # A folder that passed check_model_folder but still fails: weights that do not match the
+        # config, a tokenizer file that does not parse.
+        detail = _first_line(error)
+        if "mismatched" in detail:  # transformers points at a report that quiet() silenced
+            detail = "the shapes of its weights do not match its config.json"
+        raise ModelFolderError(
+            f"model folder {source} could not be loaded: {detail}; save or copy the model again"
         ) from error
     return tokenizer, model
+
+
+def _not_available_message(spec: ModelSpec) -> str:
+    return (
+        f"{spec.name} is not in the local Hugging Face cache and the Hub cannot be reached: "
+        f"run once with network access to download {spec.hub_id}, "
+        f"or use the tiny default {DEFAULT_MODEL!r}"
+    )
+
+
+def _hub_offline() -> bool:
+    from huggingface_hub import constants
+
+    flag = os.environ.get("HF_HUB_OFFLINE", "").strip().lower()
+    return bool(constants.HF_HUB_OFFLINE) or flag in {"1", "true", "yes", "on"}
+
+
+def _hub_cache_dir() -> str | None:
+    """The Hub cache as the environment says now (huggingface_hub reads it once, at import)."""
+    if os.environ.get("HF_HUB_CACHE"):
+        return os.environ["HF_HUB_CACHE"]
+    if os.environ.get("HF_HOME"):
+        return str(Path(os.environ["HF_HOME"]) / "hub")
+    return None
+
+
+def is_downloadable(spec: ModelSpec) -> bool:
+    """True when a Hub model is in the local cache or the Hub may be asked for it."""
+    if spec.hub_id is None or not _hub_offline():
+        return True
+    from huggingface_hub import try_to_load_from_cache
+
+    cached = try_to_load_from_cache(
+        spec.hub_id, "config.json", cache_dir=_hub_cache_dir(), revision=spec.revision
+    )
+    return isinstance(cached, str)
+
+
+def _check_downloadable(spec: ModelSpec) -> None:
+    """Offline with no cached copy: say so now, before planning or loading anything."""
+    if not is_downloadable(spec):
+        raise ModelNotAvailableError(_not_available_message(spec))
+
+
+def check_fits(
+    name: str,
+    *,
+    dtype: str | torch.dtype = "auto",
+    load_in_8bit: bool = False,
+    allow_offload: bool = False,
+) -> bool:
+    """Plan model ``name`` on this machine; return True when it needs CPU offload, else False.
+
+    Raises :class:`ModelDoesNotFitError` with the plan's advice when it does not fit and
+    offloading is not allowed, or not possible: on a CUDA GPU the layers that do not fit need
+    room in host RAM; with no GPU the whole model runs from host RAM, which the plan checks.
+    """
+    from .memory import HOST_LOAD_FACTOR, plan_memory
+
+    plan = plan_memory(name, dtype=dtype, load_in_8bit=load_in_8bit)
+    advice = plan.advice.rstrip(".")
+    how = "pass allow_offload=True (ask --allow-offload)"
+    if plan.device_type == "cpu":
+        if not plan.fits:
+            raise ModelDoesNotFitError(f"no GPU here, and {advice}")
+        if allow_offload:
+            return True
+        raise ModelDoesNotFitError(
+            f"no GPU here: {name} would run on the CPU, slowly ({advice}): "
+            f"{how} to run it anyway, or use the tiny default {DEFAULT_MODEL!r}"
+        )
+    if plan.fits:
+        return False
+    if plan.total_gb <= plan.device_memory_gb:  # the GPU is big enough; host RAM is what lacks
+        raise ModelDoesNotFitError(advice)
+    if plan.device_type != "cuda":
+        raise ModelDoesNotFitError(f"{advice}; CPU offload is not possible on {plan.device}")
+    ram_here = plan.host_ram_available_gb
+    spill_gb = plan.total_gb - plan.device_memory_gb
+    ram_needed = plan.host_ram_gb + HOST_LOAD_FACTOR * spill_gb  # the layers kept in RAM, too
+    if ram_here and ram_needed > ram_here:
+        raise ModelDoesNotFitError(
+            f"{advice}; but not on this machine: offloading needs about {ram_needed:,.1f} GB "
+            f"of host RAM and it has {ram_here:,.1f} GB"
+        )
+    if allow_offload:
+        warnings.warn(
+            f"{name} does not fit the {plan.device}: about {spill_gb:,.1f} GB of it stays in host RAM, "
+            "so answers take minutes",
+            stacklevel=3,
+        )
+        return True
+    raise ModelDoesNotFitError(f"{advice}; to load it anyway with CPU offload, {how}")
 
 
 def _eight_bit_config(target: str) -> object:

@@ -6,6 +6,9 @@ Dolly sizes come from their Hugging Face ``config.json`` files; the tiny ones ar
 
 from __future__ import annotations
 
+import difflib
+import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,10 +102,55 @@ def list_models(family: str | None = None) -> list[ModelSpec]:
     return [spec for spec in _MODELS if family is None or spec.family == family]
 
 
+class UnknownModelError(ValueError):
+    """A model name that is not one of the book's; the message suggests the closest and lists all."""
+
+
 def get_spec(name: str) -> ModelSpec:
-    """Return the spec of a model by name; unknown names raise a one-line ``ValueError``."""
+    """Return the spec of a model by name; unknown names raise a one-line :class:`UnknownModelError`.
+
+    The message suggests the closest name (``'dolly-v2-13b'`` -> ``'dolly-v2-12b'``, a Hub id such
+    as ``'databricks/dolly-v2-3b'`` -> ``'dolly-v2-3b'``) and lists every name.
+    """
     for spec in _MODELS:
         if spec.name == name:
             return spec
-    known = ", ".join(spec.name for spec in _MODELS)
-    raise ValueError(f"unknown model {name!r}: choose one of {known}")
+    raise UnknownModelError(unknown_model_message(name))
+
+
+def unknown_model_message(name: object) -> str:
+    """"unknown model 'dolly-v2-13b': did you mean 'dolly-v2-12b'? choose one of: ..."."""
+    names = [spec.name for spec in _MODELS]
+    known = ", ".join(names)
+    if not isinstance(name, str):
+        return f"the model name must be a string, got {type(name).__name__} {name!r}: choose one of: {known}"
+    guess = _closest_name(name, names)
+    did_you_mean = f" did you mean {guess!r}?" if guess else ""
+    return f"unknown model {name!r}:{did_you_mean} choose one of: {known}"
+
+
+def _closest_name(name: str, names: list[str]) -> str | None:
+    """The book name a mistyped name most resembles, or None when none is close.
+
+    A Hub id maps to its book name. A Dolly-like name with a size ("dolly-v2-13b") gets the Dolly
+    size nearest in parameters (12b), which spelling alone would not pick (it finds "3b").
+    """
+    by_hub_id = {spec.hub_id.lower(): spec.name for spec in _MODELS if spec.hub_id}
+    typed = name.strip().lower()
+    if typed in by_hub_id:
+        return by_hub_id[typed]
+    lowered = {candidate.lower(): candidate for candidate in names}
+    for text in (typed, typed.rsplit("/", 1)[-1]):
+        close = difflib.get_close_matches(text, list(lowered), n=1, cutoff=0.6)
+        if close:
+            size = re.search(r"(\d+(?:\.\d+)?)b$", text)
+            if size and float(size.group(1)) > 0 and lowered[close[0]] in DOLLY_MODELS:
+                billions = float(size.group(1))
+                return min(DOLLY_MODELS, key=lambda dolly: abs(math.log(_billions(dolly) / billions)))
+            return lowered[close[0]]
+    return None
+
+
+def _billions(name: str) -> float:
+    """dolly-v2-12b -> 12.0: the size a Dolly name states."""
+    return float(name.rsplit("-", 1)[-1].removesuffix("b"))

@@ -17,8 +17,8 @@ from collections.abc import Callable
 
 import ipywidgets as widgets
 
-from .generation import DOLLY_TOP_P, stream_generate
-from .loading import LoadedModel, load_model
+from .generation import DOLLY_TOP_P, DecodingSettings, stream_generate
+from .loading import LoadedModel, ModelDoesNotFitError, check_fits, is_downloadable, load_model
 from .memory import MemoryPlan, plan_memory
 from .models import DEFAULT_MODEL, DOLLY_MODELS, TINY_MODELS, ModelSpec, get_spec
 from .prompt import build_prompt
@@ -142,6 +142,7 @@ class Playground:
         instruction = self.instruction.value
         context = self.context.value if self.context.value.strip() else None
         build_prompt(instruction, context)  # raises the one-line error for an empty instruction
+        DecodingSettings(**self.decoding)  # the same checks as generate, before any loading
         model = self._model(self.model_choice.value)
         self._show_answer("")
         self.status.value = f"{html.escape(model.name)}: writing…"
@@ -190,23 +191,22 @@ class Playground:
 def _refusal(spec: ModelSpec) -> str | None:
     """Why a model should not be loaded here, or None.
 
-    A model that does not fit is refused before a download of many gigabytes; a model that
-    cannot be downloaded at all is left to :func:`load_model`, which says so in one line.
+    A model that does not fit is refused before a download of many gigabytes, by the same check
+    as :func:`load_model`; a model that cannot be downloaded at all is left to
+    :func:`load_model`, which says so in one line.
     """
     if spec.hub_id is None or not _downloadable(spec):
         return None
-    plan = plan_memory(spec.name)
-    return None if plan.fits else plan.advice
+    try:
+        check_fits(spec.name)
+    except ModelDoesNotFitError as error:
+        return str(error)
+    return None
 
 
 def _downloadable(spec: ModelSpec) -> bool:
     """True when the weights are in the local cache or the Hub may be asked for them."""
-    from huggingface_hub import constants, try_to_load_from_cache
-
-    if not constants.HF_HUB_OFFLINE:
-        return True
-    cached = try_to_load_from_cache(spec.hub_id, "config.json", revision=spec.revision)
-    return isinstance(cached, str)
+    return is_downloadable(spec)
 
 
 def _status_line(model: LoadedModel, text: str, seconds: float, decoding: dict) -> str:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from .validation import check_context, check_instruction
+
 INTRO_BLURB = (
     "Below is an instruction that describes a task. "
     "Write a response that appropriately completes the request."
@@ -28,12 +30,14 @@ _CUT_OFF_END_KEY = re.compile(r"\s*#+\s*(?:E(?:n)?)?\s*$")
 def build_prompt(instruction: str, context: str | None = None) -> str:
     """Return the exact text Dolly continues: the blurb, the instruction, optional context.
 
-    Raises ``ValueError`` when the instruction is empty or only whitespace.
+    A blank context is the same as none. Raises a one-line ``ValueError`` when the instruction
+    is empty or only whitespace, and a ``TypeError`` when the instruction or the context is not
+    text (``None``, a number, ``bytes``).
     """
-    if not isinstance(instruction, str) or not instruction.strip():
-        raise ValueError("instruction is empty: pass the question or task as a non-empty string")
+    instruction = check_instruction(instruction)
+    context = check_context(context)
     prompt = f"{INTRO_BLURB}\n\n{INSTRUCTION_KEY}\n{instruction}\n\n"
-    if context is not None and context.strip():
+    if context is not None:
         prompt += f"{INPUT_KEY}\n{context}\n\n"
     return prompt + f"{RESPONSE_KEY}\n"
 

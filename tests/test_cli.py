@@ -1,4 +1,7 @@
-"""The command line: ``python -m dolly_helpers models | env | plan``."""
+"""The command line: ``python -m dolly_helpers models | env | plan | convert | ask``.
+
+The mistakes of ``ask`` (and of the API under it) are tested in ``test_bad_input.py``.
+"""
 
 import subprocess
 import sys
@@ -6,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+import dolly_helpers.loading as loading
 import dolly_helpers.memory as memory
+from dolly_helpers import generate
 from dolly_helpers.cli import COMMANDS, main
 from dolly_helpers.hardware import Hardware
 from dolly_helpers.models import list_models
@@ -111,3 +116,21 @@ def test_python_dash_m_runs_without_traceback():
         cwd=REPO_ROOT,
     )
     assert good.returncode == 0 and "dolly-v2-3b" in good.stdout
+
+
+def test_ask_streams_the_greedy_answer(capsys, monkeypatch, model):
+    monkeypatch.setattr(loading, "load_model", lambda name, **options: model)
+    question = "What is the highest mountain in Japan?"
+    assert main(["ask", question]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == generate(model, question).response + "\n"
+    assert captured.err == ""
+
+
+def test_ask_samples_with_a_temperature_and_a_seed(capsys, monkeypatch, model):
+    monkeypatch.setattr(loading, "load_model", lambda name, **options: model)
+    question = "Name three mountains in Europe."
+    argv = ["ask", question, "--temperature", "1.5", "--top-p", "1.0", "--seed", "3", "--max-new-tokens", "40"]
+    assert main(argv) == 0
+    sampled = generate(model, question, do_sample=True, temperature=1.5, top_p=1.0, seed=3, max_new_tokens=40)
+    assert capsys.readouterr().out == sampled.response + "\n"
