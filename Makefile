@@ -17,11 +17,11 @@ SITE_CHECK_HTML := _build/check/_build/html
 book: runs execute site  ## Regenerate every output on the tiny models and build the site.
 
 test: $(STAMP)  ## Unit tests, notebook checks (nbval, cleanliness), a site build and a browser pass over it.
-	$(BIN)/python -m pytest tests --ignore=tests/test_site_browser.py
+	$(BIN)/python -m pytest tests --ignore=tests/test_site_browser.py --ignore=tests/test_site_html.py
 	$(BIN)/python -m pytest -p dolly_helpers.book.nbval_plugin --nbval notebooks --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider -q
 	$(BIN)/python -m dolly_helpers.book check-clean
 	$(BIN)/python -m dolly_helpers.book site --check
-	DOLLY_SITE_HTML=$(SITE_CHECK_HTML) $(BIN)/python -m pytest tests/test_site_browser.py -p no:cacheprovider
+	DOLLY_SITE_HTML=$(SITE_CHECK_HTML) $(BIN)/python -m pytest tests/test_site_browser.py tests/test_site_html.py -p no:cacheprovider
 
 install: $(STAMP)
 

@@ -81,6 +81,7 @@ def load_model(
     device: str = "auto",
     load_in_8bit: bool = False,
     allow_offload: bool = False,
+    revision: str | None = None,
 ) -> LoadedModel:
     """Load a model by book name (see ``list_models``) or from a local folder.
 
@@ -93,6 +94,10 @@ def load_model(
     explicit ``device`` skips the plan. Offline (``HF_HUB_OFFLINE=1``) a size that is not in the
     local cache raises :class:`ModelNotAvailableError` at once.
 
+    A Dolly size is read from the Hub at the commit its spec pins (``spec.revision``), so a
+    later change to the Hub repository cannot change the book's results; ``revision`` overrides
+    the pin with another commit, branch or tag, on purpose.
+
     ``dtype="auto"`` picks bf16 on GPUs that have it, fp16 on older GPUs and fp32 for the tiny
     models on a CPU. Dolly sizes on a GPU are spread with ``device_map="auto"``. transformers 5
     always builds the network on the meta device and fills it straight from the checkpoint
@@ -100,7 +105,12 @@ def load_model(
     them. Remote code is never run: Dolly is a plain GPT-NeoX and its prompt handling lives in
     this package.
     """
-    spec, source, revision = _resolve_source(name_or_path)
+    spec, source, pinned = _resolve_source(name_or_path)
+    if revision is not None and spec.hub_id is None:
+        raise ValueError(f"{spec.name} is not loaded from the Hub, so it has no revision to override: drop revision=")
+    if revision is not None:
+        source = spec.hub_id  # another commit than the pin: not a local copy of the pinned one
+    revision = revision or pinned
     hardware = detect_hardware()
     torch_dtype = resolve_dtype(spec, hardware, dtype)
     target = hardware.device if device == "auto" else device

@@ -73,3 +73,37 @@ def test_no_committed_notebook_leaks_the_build_machine_or_a_secret(path):
                                   "token hf_abcdefghijklmnopqrstuvwxyz0123456789"])
 def test_the_leak_patterns_catch_what_they_should(text):
     assert any(pattern.search(text) for pattern in LEAKS.values())
+
+
+def _captured_load(monkeypatch) -> dict:
+    """Stop load_model just before it reads anything and record what it would read."""
+    from dolly_helpers import loading
+
+    seen = {}
+
+    def capture(spec, source, options):
+        seen.update(source=source, revision=options["revision"])
+        raise RuntimeError("captured")
+
+    monkeypatch.setattr(loading, "_check_downloadable", lambda spec: None)
+    monkeypatch.setattr(loading, "_from_pretrained", capture)
+    return seen
+
+
+def test_a_hub_model_loads_at_its_pinned_revision_unless_overridden(monkeypatch):
+    from dolly_helpers import load_model
+
+    seen = _captured_load(monkeypatch)
+    with pytest.raises(RuntimeError, match="captured"):
+        load_model("dolly-v2-3b", device="cpu")
+    assert seen == {"source": "databricks/dolly-v2-3b", "revision": get_spec("dolly-v2-3b").revision}
+    with pytest.raises(RuntimeError, match="captured"):
+        load_model("dolly-v2-3b", device="cpu", revision="main")
+    assert seen == {"source": "databricks/dolly-v2-3b", "revision": "main"}
+
+
+def test_a_shipped_model_has_no_revision_to_override():
+    from dolly_helpers import load_model
+
+    with pytest.raises(ValueError, match="tiny-dolly-small is not loaded from the Hub"):
+        load_model("tiny-dolly-small", revision="main")
