@@ -119,7 +119,8 @@ def load_model(
         options["quantization_config"] = _eight_bit_config(target)
         options["device_map"] = "auto"
     elif spec.family == "dolly" and target.startswith("cuda"):
-        options["device_map"] = "auto"
+        # One named GPU (e.g. the one Spark gave a task) holds the whole model; "auto" spreads it.
+        options["device_map"] = "auto" if device == "auto" else {"": target}
     if spec.hub_id is not None and source == spec.hub_id:
         _check_downloadable(spec)
     if spec.family == "dolly" and device == "auto":

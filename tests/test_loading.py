@@ -88,3 +88,20 @@ def test_converting_a_model_that_was_never_downloaded_is_a_one_line_error(capsys
     assert main(["convert", "dolly-v2-12b"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: databricks/dolly-v2-12b at revision") and "\n" not in err
+
+
+def test_a_dolly_size_on_one_named_gpu_stays_on_that_gpu(monkeypatch):
+    from dolly_helpers import loading
+
+    seen = {}
+
+    def capture(spec, source, options):
+        seen.update(options)
+        raise RuntimeError("captured")
+
+    monkeypatch.setattr(loading, "_check_downloadable", lambda spec: None)
+    monkeypatch.setattr(loading, "_from_pretrained", capture)
+    monkeypatch.setattr(loading, "resolve_dtype", lambda spec, hardware, dtype: torch.bfloat16)
+    with pytest.raises(RuntimeError, match="captured"):
+        load_model("dolly-v2-3b", device="cuda:1")
+    assert seen["device_map"] == {"": "cuda:1"}
