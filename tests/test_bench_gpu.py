@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from dolly_helpers import get_spec
-from dolly_helpers.bench import gpu
+from dolly_helpers.bench import gpu, gpu_results
 from dolly_helpers.gpus import get_gpu
 
 
@@ -74,9 +74,9 @@ def test_without_cuda_the_benchmark_says_so_in_one_line(monkeypatch, capsys, tmp
 def test_roofline_of_12b_on_an_h100_is_about_141_tokens_per_second():
     spec = get_spec("dolly-v2-12b")
     assert gpu.weights_gb(spec.n_params, torch.bfloat16) == pytest.approx(23.68, abs=0.01)
-    assert gpu.roofline_tokens_per_s(spec, torch.bfloat16, get_gpu("H100")) == pytest.approx(141.5, abs=0.5)
-    assert gpu.roofline_tokens_per_s(spec, torch.bfloat16, get_gpu("H200")) == pytest.approx(202.7, abs=0.5)
-    assert gpu.roofline_tokens_per_s(spec, torch.bfloat16, None) is None
+    assert gpu_results.roofline_tokens_per_s(spec, torch.bfloat16, get_gpu("H100")) == pytest.approx(141.5, abs=0.5)
+    assert gpu_results.roofline_tokens_per_s(spec, torch.bfloat16, get_gpu("H200")) == pytest.approx(202.7, abs=0.5)
+    assert gpu_results.roofline_tokens_per_s(spec, torch.bfloat16, None) is None
 
 
 @pytest.mark.parametrize("device_name, entry", [
@@ -93,9 +93,9 @@ def test_cuda_device_names_find_their_table_entry(device_name, entry):
 
 def test_decode_rate_leaves_the_prefill_out():
     # 8 sequences x 127 tokens after the first, in 2.0 - 0.1 seconds.
-    assert gpu.decode_rate(8, 128, [2.0, 2.2, 1.9], [0.1, 0.1, 0.3]) == pytest.approx(8 * 127 / 1.9)
-    assert gpu.decode_rate(1, 128, [0.1], [0.2]) is None  # noise, not a speed
-    assert gpu.decode_rate(1, 1, [0.1], [0.05]) is None
+    assert gpu_results.decode_rate(8, 128, [2.0, 2.2, 1.9], [0.1, 0.1, 0.3]) == pytest.approx(8 * 127 / 1.9)
+    assert gpu_results.decode_rate(1, 128, [0.1], [0.2]) is None  # noise, not a speed
+    assert gpu_results.decode_rate(1, 1, [0.1], [0.05]) is None
 
 
 def test_smoke_shapes_are_small_dolly_shapes():

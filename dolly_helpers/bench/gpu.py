@@ -17,12 +17,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import gc
 import json
 import os
 import platform
 import shutil
-import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -32,189 +30,49 @@ from pathlib import Path
 
 import torch
 
-from ..gpus import GpuInfo, decode_roofline_tokens_per_s, get_gpu
-from ..models import DOLLY_MODELS, TINY_MODELS_DIR, ModelSpec, get_spec
-from ..quiet import quiet
+from ..gpus import GpuInfo, decode_roofline_tokens_per_s
+from ..models import DOLLY_MODELS, ModelSpec, get_spec
+from .gpu_decode import (
+    Runner,
+    fixed_length_prompts,
+    generate_runner,
+    graph_loop_runner,
+    measure_alternating,
+    pipeline_runner,
+)
+from .gpu_io import (
+    build_random_model,
+    device_memory_gb,
+    filesystem_of,
+    free_memory,
+    load_tokenizer,
+    one_line,
+    save_pickle,
+    save_safetensors,
+    timed,
+    timed_load,
+)
+from .gpu_results import (
+    BASELINE,
+    COMPILED_VARIANTS,
+    EAGER_ATTENTION,
+    PIPELINE,
+    BenchSettings,
+    Budget,
+    DecodeResult,
+    ShapeResult,
+    Variant,
+    find_gpu,
+    weights_gb,
+)
 
 NO_GPU_MESSAGE = "no CUDA GPU here: the GPU figures are pending; run this on a GPU machine"
 NO_GPU_EXIT_CODE = 3
 DEFAULT_JSON = Path("runs/gpu-benchmark.json")
 DEFAULT_WORKDIR = Path("/tmp/dolly-bench")
-#: The tokenizer shipped with the book: Dolly's own cannot be downloaded on the GPU machine.
-#: Only the pipeline's text handling uses it; every prompt is the same number of tokens.
-TOKENIZER_DIR = TINY_MODELS_DIR / "tiny-dolly-large"
 #: The 12b target of the speed chapter: batch-1 decode at 75% of the roofline, twice the pipeline.
 TARGET_FRACTION_OF_ROOFLINE = 0.75
 TARGET_SPEEDUP_VS_PIPELINE = 2.0
-
-
-# --- What is measured: settings and results ------------------------------------------------
-
-
-@dataclass(frozen=True)
-class BenchSettings:
-    """One run's plan: which shapes, what workload, where to write, how long it may take."""
-
-    shapes: tuple[ModelSpec, ...]
-    device: str  # "cuda" or "cpu" (the smoke run)
-    dtype: torch.dtype
-    workdir: Path
-    json_path: Path
-    budget_seconds: float
-    prompt_tokens: int = 128
-    new_tokens: int = 128
-    batch_sizes: tuple[int, ...] = (1, 8)
-    rounds: int = 3
-    bin_compare: tuple[str, ...] = ("dolly-v2-3b",)
-    keep_weights: bool = False
-    smoke: bool = False
-
-
-@dataclass
-class LoadResult:
-    """One timed load from disk into the device, with the OS page cache emptied first."""
-
-    format: str  # "safetensors" or "bin"
-    bytes: int
-    seconds: float
-    read_gb_per_s: float
-    page_cache: str  # "evicted" or "warm" (eviction refused, e.g. on a tmpfs)
-
-
-@dataclass
-class DecodeResult:
-    """One variant's decode speed: medians of rounds run alternately with the others of its phase.
-
-    ``decode_tokens_per_s`` leaves the prefill out: (batch x (new_tokens - 1)) / (median full
-    run - median prefill-only run). ``end_to_end_tokens_per_s`` keeps it in.
-    """
-
-    variant: str
-    phase: str
-    batch_size: int
-    prompt_tokens: int
-    new_tokens: int
-    full_seconds: list[float] = field(default_factory=list)
-    prefill_seconds: list[float] = field(default_factory=list)
-    warmup_seconds: float | None = None  # the first call: compiling and graph capture
-    decode_tokens_per_s: float | None = None
-    end_to_end_tokens_per_s: float | None = None
-    fraction_of_roofline: float | None = None  # batch 1 only
-    speedup_vs_pipeline: float | None = None  # against the pipeline of the same phase
-    matches_baseline: float | None = None  # share of new tokens equal to the plain generate's
-    graph_breaks: int | None = None  # torch.compile's, in this phase
-    compiled_graphs: int | None = None  # graphs compiled in this phase: 1 per batch size is right
-    cudagraph_skips: int | None = None  # times inductor fell back from CUDA graphs, in this phase
-    error: str | None = None
-
-
-@dataclass
-class ShapeResult:
-    """Everything measured on one Dolly shape."""
-
-    name: str
-    status: str  # "running", "measured", "skipped" or "failed"
-    num_layers: int
-    hidden_size: int
-    num_heads: int
-    intermediate_size: int
-    vocab_size: int
-    n_params: int
-    dtype: str
-    reason: str | None = None
-    weights_gb: float | None = None
-    device_memory_gb: float | None = None
-    roofline_tokens_per_s: float | None = None
-    build_seconds: float | None = None
-    save_seconds: float | None = None
-    saved_bytes: int | None = None
-    load: LoadResult | None = None
-    decode: list[DecodeResult] = field(default_factory=list)
-    best_batch1: dict | None = None
-    bin_vs_safetensors: dict | None = None
-    skipped_steps: list[str] = field(default_factory=list)
-    seconds: float | None = None
-
-
-@dataclass(frozen=True)
-class Variant:
-    """One way of decoding: through ``generate`` with options, the pipeline, or our own loop."""
-
-    name: str
-    kind: str  # "generate", "pipeline" or "graph-loop"
-    attention: str = "sdpa"
-    cache: str = "dynamic"  # "dynamic" or "static"
-    compile_mode: str | None = None  # None, "default" or "reduce-overhead"
-
-    @property
-    def compiled(self) -> bool:
-        return self.compile_mode is not None
-
-
-BASELINE = Variant("generate", "generate")
-PIPELINE = Variant("pipeline", "pipeline")
-EAGER_ATTENTION = Variant("generate-eager-attention", "generate", attention="eager")
-COMPILED_VARIANTS = (
-    Variant("generate-static-compile", "generate", cache="static", compile_mode="default"),
-    Variant("generate-static-cudagraphs", "generate", cache="static", compile_mode="reduce-overhead"),
-    Variant("graph-loop-static-cudagraphs", "graph-loop", cache="static", compile_mode="reduce-overhead"),
-)
-
-
-class Budget:
-    """The run's time limit: past it, remaining shapes and optional steps are skipped."""
-
-    def __init__(self, seconds: float, clock: Callable[[], float] = time.perf_counter):
-        self.seconds = seconds
-        self._clock = clock
-        self._started = clock()
-
-    def elapsed(self) -> float:
-        return self._clock() - self._started
-
-    def left(self) -> float:
-        return self.seconds - self.elapsed()
-
-    def allows(self, estimated_seconds: float = 0.0) -> bool:
-        """Whether a step expected to take ``estimated_seconds`` still ends inside the budget."""
-        return self.left() > estimated_seconds
-
-
-# --- Arithmetic ------------------------------------------------------------------------------
-
-
-def weights_gb(n_params: int, dtype: torch.dtype) -> float:
-    """Bytes of weights in GB (1e9): what one batch-1 decode step reads from memory."""
-    return n_params * _itemsize(dtype) / 1e9
-
-
-def roofline_tokens_per_s(spec: ModelSpec, dtype: torch.dtype, gpu: GpuInfo | None) -> float | None:
-    """The batch-1 decode bound for ``spec`` on ``gpu``: bandwidth / bytes of weights."""
-    if gpu is None:
-        return None
-    return decode_roofline_tokens_per_s(weights_gb(spec.n_params, dtype), gpu)
-
-
-def decode_rate(
-    batch_size: int, new_tokens: int, full: Sequence[float], prefill: Sequence[float]
-) -> float | None:
-    """Decode tokens/s from medians: the tokens after the first, over the time after prefill."""
-    if not full or not prefill or new_tokens < 2:
-        return None
-    decode_seconds = statistics.median(full) - statistics.median(prefill)
-    return batch_size * (new_tokens - 1) / decode_seconds if decode_seconds > 0 else None
-
-
-def find_gpu(device_name: str) -> GpuInfo | None:
-    """The :mod:`dolly_helpers.gpus` entry of a CUDA device name, None if it is not listed."""
-    try:
-        return get_gpu(device_name)
-    except ValueError:
-        return None
-
-
-def _itemsize(dtype: torch.dtype) -> int:
-    return torch.empty((), dtype=dtype).element_size()
 
 
 # --- Settings from the command line ----------------------------------------------------------
@@ -279,423 +137,6 @@ def settings_from(args: argparse.Namespace) -> BenchSettings:
     )
 
 
-# --- Device helpers --------------------------------------------------------------------------
-
-
-def _sync(device: str) -> None:
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-
-
-def _timed(device: str, action: Callable[[], object]) -> tuple[float, object]:
-    """Run ``action`` and return (seconds, its result), waiting for the device to finish."""
-    _sync(device)
-    started = time.perf_counter()
-    result = action()
-    _sync(device)
-    return time.perf_counter() - started, result
-
-
-def _free(device: str) -> None:
-    """Return memory held by dropped models and compiled graphs."""
-    gc.collect()
-    if device.startswith("cuda"):
-        torch.cuda.empty_cache()
-
-
-def _device_memory_gb(device: str) -> float | None:
-    return torch.cuda.memory_allocated() / 1e9 if device.startswith("cuda") else None
-
-
-def _one_line(error: BaseException) -> str:
-    text = f"{type(error).__name__}: {error}".strip().splitlines()
-    return text[0][:300] if text else type(error).__name__
-
-
-# --- Building, saving and loading ------------------------------------------------------------
-
-
-def load_tokenizer():
-    """The book's own tokenizer, left-padded; no download."""
-    from transformers import AutoTokenizer
-
-    with quiet():
-        tokenizer = AutoTokenizer.from_pretrained(TOKENIZER_DIR)
-    tokenizer.padding_side = "left"
-    return tokenizer
-
-
-def build_random_model(spec: ModelSpec, tokenizer, dtype: torch.dtype, device: str) -> torch.nn.Module:
-    """A GPT-NeoX of ``spec``'s exact shape with random weights, created on ``device`` in ``dtype``.
-
-    No float32 copy is ever made on the CPU: parameters are allocated and initialized where
-    they will live.
-    """
-    from transformers import AutoModelForCausalLM
-
-    from ..tiny.train import neox_config
-
-    with quiet(), torch.device(device):
-        model = AutoModelForCausalLM.from_config(neox_config(spec, tokenizer), dtype=dtype)
-    return model.eval()
-
-
-def save_safetensors(model: torch.nn.Module, tokenizer, folder: Path) -> int:
-    """Save model and tokenizer as a loadable folder; return the bytes of weight files."""
-    shutil.rmtree(folder, ignore_errors=True)
-    with quiet():
-        model.save_pretrained(folder)
-        tokenizer.save_pretrained(folder)
-    _flush(folder)
-    return _weight_bytes(folder)
-
-
-def save_pickle(model: torch.nn.Module, tokenizer, folder: Path) -> int:
-    """Save the way Dolly is published: config, tokenizer and one ``pytorch_model.bin``."""
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    model.config.save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    state = {name: tensor.detach().cpu() for name, tensor in model.state_dict().items()}
-    torch.save(state, folder / "pytorch_model.bin")
-    del state
-    _flush(folder)
-    return _weight_bytes(folder)
-
-
-def _weight_bytes(folder: Path) -> int:
-    return sum(f.stat().st_size for f in folder.iterdir() if f.suffix in (".safetensors", ".bin"))
-
-
-def _flush(folder: Path) -> None:
-    """Wait until ``folder``'s files are on disk, so a save's time is the real write."""
-    for file in folder.iterdir():
-        if file.is_file():
-            descriptor = os.open(file, os.O_RDONLY)
-            try:
-                os.fsync(descriptor)
-            finally:
-                os.close(descriptor)
-
-
-def evict_page_cache(folder: Path) -> bool:
-    """Ask the OS to drop ``folder``'s files from its page cache, so a load reads the disk.
-
-    Only these files are touched (``posix_fadvise``), nothing system-wide. Returns False where
-    that is not possible; then the next load reads from memory and says so.
-    """
-    if not hasattr(os, "posix_fadvise"):
-        return False
-    try:
-        for file in folder.iterdir():
-            if file.is_file():
-                descriptor = os.open(file, os.O_RDONLY)
-                try:
-                    os.fsync(descriptor)  # only clean pages can be dropped
-                    os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_DONTNEED)
-                finally:
-                    os.close(descriptor)
-    except OSError:
-        return False
-    return _filesystem(folder) != "tmpfs"
-
-
-def timed_load(
-    folder: Path, dtype: torch.dtype, device: str, fmt: str
-) -> tuple[torch.nn.Module, LoadResult]:
-    """Load ``folder`` onto ``device`` the way a reader would, timing it from a cold page cache.
-
-    On a GPU the copy to the device reads every byte. On a CPU both formats are memory-mapped
-    and read lazily, so the timing includes touching every page: the load a first token pays.
-    """
-    from transformers import AutoModelForCausalLM
-
-    def load() -> torch.nn.Module:
-        model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, device_map=device)
-        if not device.startswith("cuda"):
-            read_every_page(model)
-        return model
-
-    evicted = evict_page_cache(folder)
-    with quiet():
-        seconds, model = _timed(device, load)
-    size = _weight_bytes(folder)
-    result = LoadResult(fmt, size, seconds, size / seconds / 1e9, "evicted" if evicted else "warm")
-    return model.eval(), result
-
-
-def read_every_page(model: torch.nn.Module) -> None:
-    """Make a memory-mapped model read all its weights now: one element per 4 KiB page."""
-    with torch.no_grad():
-        for tensor in [*model.parameters(), *model.buffers()]:
-            flat = tensor.detach().reshape(-1)
-            flat[:: max(1, 4096 // flat.element_size())].sum()
-
-
-def _filesystem(path: Path) -> str:
-    """The type of the file system holding ``path`` (ext4, xfs, tmpfs...), from /proc/mounts."""
-    try:
-        mounts = Path("/proc/mounts").read_text().splitlines()
-    except OSError:
-        return "unknown"
-    target, best = str(path.resolve()), ("", "unknown")
-    for line in mounts:
-        parts = line.split()
-        if len(parts) > 2 and target.startswith(parts[1]) and len(parts[1]) >= len(best[0]):
-            best = (parts[1], parts[2])
-    return best[1]
-
-
-# --- The workload ----------------------------------------------------------------------------
-
-
-def fixed_length_prompts(tokenizer, batch_size: int, length: int) -> list[str]:
-    """``batch_size`` different prompts of exactly ``length`` tokens each.
-
-    Built from words that are one token each (with their leading space), so both the pipeline
-    (which tokenizes text) and ``generate`` (which takes ids) see the same ``length`` tokens.
-    """
-    words = _single_token_words(tokenizer)
-    prompts = []
-    for row in range(batch_size):
-        chosen = [words[(row * 7 + i) % len(words)] for i in range(length)]
-        prompts.append("".join(chosen))
-    lengths = {len(tokenizer(p)["input_ids"]) for p in prompts}
-    if lengths != {length}:
-        raise RuntimeError(f"prompts came out {sorted(lengths)} tokens long, not {length}")
-    return prompts
-
-
-def _single_token_words(tokenizer) -> list[str]:
-    """Words (with a leading space) that the tokenizer reads as exactly one token."""
-    words = []
-    for token in sorted(tokenizer.get_vocab()):
-        text = tokenizer.convert_tokens_to_string([token])
-        if text.startswith(" ") and text[1:].isascii() and text[1:].isalpha():
-            if len(tokenizer(text)["input_ids"]) == 1:
-                words.append(text)
-    if len(words) < 8:
-        raise RuntimeError("the tokenizer has too few one-token words to build prompts")
-    return words
-
-
-#: A runner generates ``max_new_tokens`` for the phase's batch and returns the new token ids
-#: (or None where the API returns text only).
-Runner = Callable[[int], "torch.Tensor | None"]
-
-
-def generate_runner(model, inputs: dict, variant: Variant, smoke: bool) -> Runner:
-    """Run ``model.generate`` greedily for a fixed number of tokens (end tokens ignored)."""
-    options: dict = {}
-    if variant.cache == "static":
-        options["cache_implementation"] = "static"
-    if variant.compiled:
-        options["compile_config"] = _compile_config(variant.compile_mode, smoke)
-    prompt_length = inputs["input_ids"].shape[1]
-
-    def run(max_new_tokens: int) -> torch.Tensor:
-        previous = _set_attention(model, variant.attention)
-        try:
-            with quiet(), torch.no_grad():
-                output = model.generate(
-                    **inputs, max_new_tokens=max_new_tokens, min_new_tokens=max_new_tokens,
-                    do_sample=False, **options,
-                )
-        finally:
-            _set_attention(model, previous)
-        return output[:, prompt_length:]
-
-    return run
-
-
-def _compile_config(mode: str | None, smoke: bool):
-    """transformers' auto-compile settings: inductor on a GPU; dynamo alone in the smoke run."""
-    from transformers import CompileConfig
-
-    if smoke:  # the CPU smoke run checks the plumbing, not inductor's C++ build
-        config = CompileConfig(backend="eager", mode=None, dynamic=False)
-        config._compile_all_devices = True
-        return config
-    return CompileConfig(mode=mode, dynamic=False)
-
-
-def _set_attention(model, implementation: str) -> str:
-    """Switch the attention kernel (sdpa, eager) in place; return the previous one."""
-    previous = model.config._attn_implementation
-    if previous != implementation:
-        model.set_attn_implementation(implementation)
-    return previous
-
-
-def pipeline_runner(model, tokenizer, prompts: list[str]) -> Runner:
-    """The plain ``pipeline("text-generation")`` a reader would start with, same workload."""
-    from transformers import pipeline
-
-    with quiet():
-        generator = pipeline("text-generation", model=model, tokenizer=tokenizer)
-
-    def run(max_new_tokens: int) -> None:
-        with quiet():
-            generator(
-                prompts, max_new_tokens=max_new_tokens, min_new_tokens=max_new_tokens,
-                do_sample=False, batch_size=len(prompts), return_full_text=False,
-            )
-        return None
-
-    return run
-
-
-class GraphLoop:
-    """Our own greedy decode loop: a static KV cache and one compiled step per token.
-
-    The step (forward pass and argmax) is compiled with ``mode="reduce-overhead"``, so each
-    token is one CUDA-graph replay: no Python between kernels, no sync until the end.
-    """
-
-    def __init__(self, model, max_length: int, smoke: bool):
-        import inspect
-
-        from transformers import StaticCache
-
-        self.model = model
-        self.cache = StaticCache(config=model.config, max_cache_len=max_length)
-        parameters = inspect.signature(model.forward).parameters
-        self.cache_argument = "cache" if "cache" in parameters else "past_key_values"  # 5.2x renamed it
-        config = _compile_config("reduce-overhead", smoke)
-        options = {"backend": config.backend, "dynamic": False, "fullgraph": True}
-        if config.mode is not None:
-            options["mode"] = config.mode
-        self.step = torch.compile(self._step, **options)
-
-    def _forward(self, input_ids: torch.Tensor, position_ids: torch.Tensor | None) -> torch.Tensor:
-        output = self.model(
-            input_ids=input_ids, position_ids=position_ids, use_cache=True, logits_to_keep=1,
-            **{self.cache_argument: self.cache},
-        )
-        return output.logits[:, -1].argmax(dim=-1, keepdim=True)
-
-    def _step(self, token: torch.Tensor, position_ids: torch.Tensor) -> torch.Tensor:
-        return self._forward(token, position_ids)
-
-    def __call__(self, input_ids: torch.Tensor, max_new_tokens: int) -> torch.Tensor:
-        batch, prompt_length = input_ids.shape
-        new = torch.empty(batch, max_new_tokens, dtype=torch.long, device=input_ids.device)
-        with quiet(), torch.no_grad():
-            self.cache.reset()
-            token = self._forward(input_ids, None)  # prefill, not compiled
-            new[:, :1] = token
-            position = torch.full((1, 1), prompt_length, dtype=torch.long, device=input_ids.device)
-            for i in range(1, max_new_tokens):
-                _mark_cudagraph_step()
-                token.copy_(self.step(token, position))
-                new[:, i : i + 1] = token
-                position.add_(1)
-        return new
-
-
-def _mark_cudagraph_step() -> None:
-    marker = getattr(torch.compiler, "cudagraph_mark_step_begin", None)
-    if marker is not None:
-        marker()
-
-
-def graph_loop_runner(model, inputs: dict, max_length: int, smoke: bool) -> Runner:
-    loop = GraphLoop(model, max_length, smoke)
-    return lambda max_new_tokens: loop(inputs["input_ids"], max_new_tokens)
-
-
-# --- Measuring -------------------------------------------------------------------------------
-
-
-def _compile_counts() -> tuple[int, int, int] | None:
-    """(graph breaks, graphs compiled, CUDA-graph fallbacks) so far, from torch's counters."""
-    try:
-        from torch._dynamo.utils import counters
-    except ImportError:
-        return None
-    return (sum(counters["graph_break"].values()), counters["stats"]["unique_graphs"],
-            counters["inductor"]["cudagraph_skips"])
-
-
-def measure_alternating(
-    runners: dict[str, Runner],
-    settings: BenchSettings,
-    batch_size: int,
-    phase: str,
-    baseline_tokens: torch.Tensor | None = None,
-) -> tuple[list[DecodeResult], dict[str, torch.Tensor | None]]:
-    """Warm each runner up, then time them in turns, ``rounds`` times; medians decide.
-
-    Each round runs every variant twice: the full ``new_tokens`` and a prefill-only run (one
-    new token), whose difference is the decode time. Returns the results and each variant's
-    last new tokens. A variant that fails is recorded with its error; the others go on.
-    """
-    results = {
-        name: DecodeResult(name, phase, batch_size, settings.prompt_tokens, settings.new_tokens)
-        for name in runners
-    }
-    counts_before = _compile_counts()
-    working = {name: run for name, run in runners.items() if _warm_up(run, results[name], settings)}
-    last_tokens: dict[str, torch.Tensor | None] = {}
-    for _ in range(settings.rounds):
-        for name, run in list(working.items()):
-            try:
-                seconds, tokens = _timed(settings.device, lambda: run(settings.new_tokens))
-                prefill_seconds, _ = _timed(settings.device, lambda: run(1))
-            except Exception as error:
-                results[name].error = _one_line(error)
-                del working[name]
-                continue
-            results[name].full_seconds.append(seconds)
-            results[name].prefill_seconds.append(prefill_seconds)
-            last_tokens[name] = tokens
-    counts_after = _compile_counts()
-    for name, result in results.items():
-        if counts_before is not None and counts_after is not None:
-            result.graph_breaks, result.compiled_graphs, result.cudagraph_skips = (
-                after - before for after, before in zip(counts_after, counts_before)
-            )
-        _summarize(result, last_tokens.get(name), baseline_tokens)
-    _add_speedups(list(results.values()))
-    return list(results.values()), last_tokens
-
-
-def _warm_up(run: Runner, result: DecodeResult, settings: BenchSettings) -> bool:
-    """First calls (compiling, capturing graphs, sizing caches); False if the variant fails."""
-    try:
-        result.warmup_seconds, _ = _timed(settings.device, lambda: run(settings.new_tokens))
-        run(1)  # sizes a static cache for both lengths
-    except Exception as error:
-        result.error = _one_line(error)
-        return False
-    return True
-
-
-def _summarize(result: DecodeResult, tokens: torch.Tensor | None, baseline: torch.Tensor | None) -> None:
-    if result.error is not None or not result.full_seconds:
-        return
-    result.decode_tokens_per_s = decode_rate(
-        result.batch_size, result.new_tokens, result.full_seconds, result.prefill_seconds
-    )
-    full_median = statistics.median(result.full_seconds)
-    result.end_to_end_tokens_per_s = result.batch_size * result.new_tokens / full_median
-    if tokens is not None:
-        expected = (result.batch_size, result.new_tokens)
-        if tuple(tokens.shape) != expected:
-            result.error = f"generated {tuple(tokens.shape)} tokens, expected {expected}"
-        elif baseline is not None:
-            result.matches_baseline = float((tokens == baseline).float().mean())
-
-
-def _add_speedups(results: list[DecodeResult]) -> None:
-    pipeline = next((r for r in results if r.variant == PIPELINE.name), None)
-    if pipeline is None or not pipeline.decode_tokens_per_s:
-        return
-    for result in results:
-        if result is not pipeline and result.decode_tokens_per_s:
-            result.speedup_vs_pipeline = result.decode_tokens_per_s / pipeline.decode_tokens_per_s
-
-
 # --- One shape, step by step -----------------------------------------------------------------
 
 
@@ -744,7 +185,7 @@ class ShapeRun:
             self._compare_bin()
             self.result.status = "measured"
         except Exception as error:  # keep going past a failed shape
-            self.result.status, self.result.reason = "failed", _one_line(error)
+            self.result.status, self.result.reason = "failed", one_line(error)
             print(f"  failed: {self.result.reason}", flush=True)
         finally:
             self._clean_up()
@@ -755,18 +196,18 @@ class ShapeRun:
 
     def _prepare(self) -> None:
         s, r = self.settings, self.result
-        r.build_seconds, model = _timed(
+        r.build_seconds, model = timed(
             s.device, lambda: build_random_model(self.spec, self.tokenizer, s.dtype, s.device)
         )
-        r.save_seconds, r.saved_bytes = _timed(
+        r.save_seconds, r.saved_bytes = timed(
             s.device, lambda: save_safetensors(model, self.tokenizer, self.folder)
         )
         del model
-        _free(s.device)
-        memory_before = _device_memory_gb(s.device)
+        free_memory(s.device)
+        memory_before = device_memory_gb(s.device)
         self.model, r.load = timed_load(self.folder, s.dtype, s.device, "safetensors")
         if memory_before is not None:
-            r.device_memory_gb = _device_memory_gb(s.device) - memory_before
+            r.device_memory_gb = device_memory_gb(s.device) - memory_before
         r.weights_gb = weights_gb(sum(p.numel() for p in self.model.parameters()), s.dtype)
         if self.gpu is not None:
             r.roofline_tokens_per_s = decode_roofline_tokens_per_s(r.weights_gb, self.gpu)
@@ -861,7 +302,7 @@ class ShapeRun:
         if hasattr(self.model, "_compiled_call"):
             del self.model._compiled_call
         torch._dynamo.reset()
-        _free(self.settings.device)
+        free_memory(self.settings.device)
 
     def _record(self, results: list[DecodeResult]) -> None:
         roofline = self.result.roofline_tokens_per_s
@@ -901,14 +342,14 @@ class ShapeRun:
             self.result.skipped_steps.append("bin vs safetensors: budget")
             return
         bin_folder = self.folder.with_name(self.folder.name + "-bin")
-        save_seconds, _ = _timed(s.device, lambda: save_pickle(self.model, self.tokenizer, bin_folder))
+        save_seconds, _ = timed(s.device, lambda: save_pickle(self.model, self.tokenizer, bin_folder))
         self.model = None
-        _free(s.device)
+        free_memory(s.device)
         loads = {}
         for fmt, folder in (("bin", bin_folder), ("safetensors", self.folder)):
             model, loads[fmt] = timed_load(folder, s.dtype, s.device, fmt)
             del model
-            _free(s.device)
+            free_memory(s.device)
         self.result.bin_vs_safetensors = {
             "bin": loads["bin"], "safetensors": loads["safetensors"],
             "bin_save_seconds": save_seconds,
@@ -921,7 +362,7 @@ class ShapeRun:
     def _clean_up(self) -> None:
         self.model = None
         torch._dynamo.reset()
-        _free(self.settings.device)
+        free_memory(self.settings.device)
         if not self.settings.keep_weights:
             shutil.rmtree(self.folder, ignore_errors=True)
             shutil.rmtree(self.folder.with_name(self.folder.name + "-bin"), ignore_errors=True)
@@ -981,7 +422,7 @@ def report_header(settings: BenchSettings, name: str, gpu: GpuInfo | None) -> di
             "tokenizer": "the book's tiny-dolly-large tokenizer (Dolly's cannot be downloaded)",
             "budget_seconds": settings.budget_seconds, "smoke": settings.smoke,
         },
-        "workdir": {"path": str(settings.workdir), "filesystem": _filesystem(settings.workdir)},
+        "workdir": {"path": str(settings.workdir), "filesystem": filesystem_of(settings.workdir)},
         "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "targets": {"shape": "dolly-v2-12b", "batch": 1,
                     "fraction_of_roofline": TARGET_FRACTION_OF_ROOFLINE,
