@@ -195,18 +195,13 @@ def _refusal(spec: ModelSpec) -> str | None:
     as :func:`load_model`; a model that cannot be downloaded at all is left to
     :func:`load_model`, which says so in one line.
     """
-    if spec.hub_id is None or not _downloadable(spec):
+    if spec.hub_id is None or not is_downloadable(spec):
         return None
     try:
         check_fits(spec.name)
     except ModelDoesNotFitError as error:
         return str(error)
     return None
-
-
-def _downloadable(spec: ModelSpec) -> bool:
-    """True when the weights are in the local cache or the Hub may be asked for them."""
-    return is_downloadable(spec)
 
 
 def _status_line(model: LoadedModel, text: str, seconds: float, decoding: dict) -> str:
