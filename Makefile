@@ -12,7 +12,7 @@ MODELS ?= tiny-dolly-small tiny-dolly-medium tiny-dolly-large
 # Where `book site --check` builds (dolly_helpers/book/site.py, CHECK_OUTPUT); the browser test opens it.
 SITE_CHECK_HTML := _build/check/_build/html
 
-.PHONY: book test bench runs execute site clean-notebooks tiny-models install distclean
+.PHONY: book test bench runs execute site clean-notebooks pile-sources tiny-models install distclean
 
 book: runs execute site  ## Regenerate every output on the tiny models and build the site.
 
@@ -40,8 +40,16 @@ site: $(STAMP)  ## Build the static HTML site into _build/html (fetches its Java
 clean-notebooks: $(STAMP)
 	$(BIN)/python -m dolly_helpers.book clean
 
-tiny-models: $(STAMP)  ## Retrain the embedded tiny family (about half an hour on 2 CPU cores).
+# The Debian packages the mini-Pile is read from (only retraining needs them).
+PILE_PACKAGES := bible-kjv-text bible-kjv wordnet-base python3-doc
+
+pile-sources:  ## Install the mini-Pile's Debian sources (as root).
+	apt-get install -y -qq --no-install-recommends $(PILE_PACKAGES)
+
+tiny-models: $(STAMP)  ## Build the mini-Pile, pretrain the tiny Pythia suite, tune the tiny Dolly family, score them.
+	$(BIN)/python -m dolly_helpers.pile build
 	$(BIN)/python -m dolly_helpers.tiny train
+	$(BIN)/python -m dolly_helpers.tiny evaluate --write
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV_FLAGS) $(VENV)

@@ -18,7 +18,7 @@ import torch
 from .hardware import set_seed
 from .loading import LoadedModel
 from .models import get_spec
-from .prompt import build_prompt, extract_response
+from .prompt import END_KEY, build_prompt, extract_response
 from .quiet import quiet
 from .validation import (
     ContextTruncatedWarning,
@@ -362,6 +362,8 @@ def _generate_batch(
         new_ids = row[prompt_length:].tolist()
         n_new, stop_reason = _where_it_stopped(new_ids, model)
         text = tokenizer.decode(new_ids[:n_new], skip_special_tokens=True)
+        if model.end_token_id is None and END_KEY in text:  # a base model writes it as plain text
+            stop_reason = "end_key"
         results.append(
             GenerationResult(
                 instruction=instruction,

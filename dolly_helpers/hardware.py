@@ -113,7 +113,7 @@ def resolve_dtype(
     if key == "auto":
         if hardware.device != "cpu":
             return torch.bfloat16 if hardware.bf16 else torch.float16
-        is_small = spec.family == "tiny" or (spec.family != "dolly" and spec.n_params < 1e9)
+        is_small = spec.family == "tiny" or (spec.hub_id is None and spec.n_params < 1e9)
         return torch.float32 if is_small else torch.bfloat16
     if key in _DTYPE_NAMES:
         return _DTYPE_NAMES[key]

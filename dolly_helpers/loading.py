@@ -118,12 +118,12 @@ def load_model(
     if load_in_8bit:
         options["quantization_config"] = _eight_bit_config(target)
         options["device_map"] = "auto"
-    elif spec.family == "dolly" and target.startswith("cuda"):
+    elif spec.hub_id is not None and target.startswith("cuda"):
         # One named GPU (e.g. the one Spark gave a task) holds the whole model; "auto" spreads it.
         options["device_map"] = "auto" if device == "auto" else {"": target}
     if spec.hub_id is not None and source == spec.hub_id:
         _check_downloadable(spec)
-    if spec.family == "dolly" and device == "auto":
+    if spec.hub_id is not None and device == "auto":
         offload = check_fits(
             spec.name, dtype=torch_dtype, load_in_8bit=load_in_8bit, allow_offload=allow_offload
         )

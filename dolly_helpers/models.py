@@ -1,7 +1,10 @@
-"""The models this book runs: the three Dolly 2.0 sizes and the embedded tiny family.
+"""The models this book runs: Dolly 2.0 and its Pythia bases, and the embedded tiny family.
 
-Chapter 1 compares their sizes; chapter 4 picks one by name. Architecture figures of the
-Dolly sizes come from their Hugging Face ``config.json`` files; the tiny ones are ours.
+Each model is one of two stages of Dolly's recipe: a pretrained ``base`` (Pythia, or the tiny
+Pythia suite pretrained on the mini-Pile) or an ``instruct`` model tuned from it (Dolly 2.0, or
+the tiny Dolly family). Chapter 1 compares their sizes; chapter 4 picks one by name.
+Architecture figures of the Hub models come from their ``config.json`` files; the tiny ones
+are ours.
 """
 
 from __future__ import annotations
@@ -11,6 +14,10 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
+
+Family = Literal["dolly", "pythia", "tiny", "local"]
+Stage = Literal["base", "instruct"]
 
 #: Where the tiny family's weights and tokenizer live inside the package.
 TINY_MODELS_DIR = Path(__file__).parent / "tiny_models"
@@ -21,10 +28,10 @@ class ModelSpec:
     """One model: where to get it and the shape of its GPT-NeoX network."""
 
     name: str
-    family: str  # "dolly" or "tiny"
+    family: Family
     hub_id: str | None  # None for models shipped with the book
     revision: str | None  # the pinned Hub commit, None for local models
-    base_model: str
+    base_model: str  # the model an instruct model was tuned from; how a base model was made
     num_layers: int
     hidden_size: int
     num_heads: int
@@ -33,6 +40,7 @@ class ModelSpec:
     context_length: int
     rotary_pct: float = 0.25
     checkpoint_gb: float | None = None  # size of the published weights file
+    stage: Stage = "instruct"
 
     @property
     def head_dim(self) -> int:
@@ -53,22 +61,46 @@ class ModelSpec:
 
 
 _DOLLY_COMMON = dict(family="dolly", vocab_size=50280, context_length=2048)
+_PYTHIA_COMMON = dict(family="pythia", context_length=2048, stage="base",
+                      base_model="pretrained by EleutherAI on The Pile")  # fmt: skip
+
+#: The tiny suite's shapes: the same three sizes in both stages, as Dolly's sizes mirror Pythia's.
+_TINY_SHAPES = {
+    "small": dict(num_layers=2, hidden_size=64, num_heads=4, intermediate_size=256),
+    "medium": dict(num_layers=4, hidden_size=128, num_heads=4, intermediate_size=512),
+    "large": dict(num_layers=6, hidden_size=256, num_heads=8, intermediate_size=1024),
+}
+#: The base tokenizer's size (trained on the mini-Pile) and the tuned one's, with Dolly's 3 keys.
+TINY_BASE_VOCAB = 4096
+TINY_CONTEXT = 256
+
+
+def _tiny(size: str, stage: Stage) -> ModelSpec:
+    if stage == "base":
+        name, base, vocab = f"tiny-pythia-{size}", "pretrained by this book on the mini-Pile", TINY_BASE_VOCAB
+    else:
+        name, base, vocab = f"tiny-dolly-{size}", f"tiny-pythia-{size}", TINY_BASE_VOCAB + 3
+    return ModelSpec(name=name, family="tiny", hub_id=None, revision=None, base_model=base,
+                     vocab_size=vocab, context_length=TINY_CONTEXT, stage=stage, **_TINY_SHAPES[size])  # fmt: skip
+
 
 _MODELS = (
+    *(_tiny(size, "base") for size in _TINY_SHAPES),
+    *(_tiny(size, "instruct") for size in _TINY_SHAPES),
     ModelSpec(
-        name="tiny-dolly-small", family="tiny", hub_id=None, revision=None,
-        base_model="trained from scratch by this book", num_layers=2, hidden_size=64,
-        num_heads=4, intermediate_size=256, vocab_size=1024, context_length=256,
+        name="pythia-2.8b", hub_id="EleutherAI/pythia-2.8b",
+        revision="2a259cdd96a4beb1cdf467512e3904197345f6a9", num_layers=32, hidden_size=2560,
+        num_heads=32, intermediate_size=10240, vocab_size=50304, **_PYTHIA_COMMON,
     ),
     ModelSpec(
-        name="tiny-dolly-medium", family="tiny", hub_id=None, revision=None,
-        base_model="trained from scratch by this book", num_layers=4, hidden_size=128,
-        num_heads=4, intermediate_size=512, vocab_size=1024, context_length=256,
+        name="pythia-6.9b", hub_id="EleutherAI/pythia-6.9b",
+        revision="c0e3eee36dc47af0c49f361c74cfe459c09f7f23", num_layers=32, hidden_size=4096,
+        num_heads=32, intermediate_size=16384, vocab_size=50432, **_PYTHIA_COMMON,
     ),
     ModelSpec(
-        name="tiny-dolly-large", family="tiny", hub_id=None, revision=None,
-        base_model="trained from scratch by this book", num_layers=4, hidden_size=256,
-        num_heads=8, intermediate_size=1024, vocab_size=1024, context_length=256,
+        name="pythia-12b", hub_id="EleutherAI/pythia-12b",
+        revision="bb1e3e710cdf6b524461d543cfb5ba773f0a81b6", num_layers=36, hidden_size=5120,
+        num_heads=40, intermediate_size=20480, vocab_size=50688, **_PYTHIA_COMMON,
     ),
     ModelSpec(
         name="dolly-v2-3b", hub_id="databricks/dolly-v2-3b",
@@ -93,8 +125,12 @@ _MODELS = (
 #: The model every chapter uses unless told otherwise: small, shipped, fast on a laptop.
 DEFAULT_MODEL = "tiny-dolly-large"
 
-TINY_MODELS = tuple(spec.name for spec in _MODELS if spec.family == "tiny")
+#: The tiny Dolly family (instruction-tuned), smallest first: what the chapters run.
+TINY_MODELS = tuple(s.name for s in _MODELS if s.family == "tiny" and s.stage == "instruct")
+#: The tiny Pythia suite (stage 1, the bases of the tiny Dolly family).
+TINY_BASE_MODELS = tuple(s.name for s in _MODELS if s.family == "tiny" and s.stage == "base")
 DOLLY_MODELS = tuple(spec.name for spec in _MODELS if spec.family == "dolly")
+PYTHIA_MODELS = tuple(spec.name for spec in _MODELS if spec.family == "pythia")
 
 
 def list_models(family: str | None = None) -> list[ModelSpec]:

@@ -37,7 +37,10 @@ from dolly_helpers.generation import DecodingSettings
 from dolly_helpers.hardware import Hardware
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-ALL_NAMES = "tiny-dolly-small, tiny-dolly-medium, tiny-dolly-large, dolly-v2-3b, dolly-v2-7b, dolly-v2-12b"
+ALL_NAMES = (
+    "tiny-pythia-small, tiny-pythia-medium, tiny-pythia-large, tiny-dolly-small, tiny-dolly-medium, "
+    "tiny-dolly-large, pythia-2.8b, pythia-6.9b, pythia-12b, dolly-v2-3b, dolly-v2-7b, dolly-v2-12b"
+)
 JAPAN = "What is the highest mountain in Japan?"
 FUJI_PASSAGE = "Mount Fuji is 3,776 metres tall. " * 40  # about 400 tokens: more than the window
 

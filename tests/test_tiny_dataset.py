@@ -1,26 +1,33 @@
-"""Tests for the tiny family's generated instruction data (dolly_helpers/tiny/dataset.py)."""
+"""Tests for the tiny family's instruction data and its held-out splits (dolly_helpers/tiny/dataset.py).
+
+The held-out splits only mean something if training never saw them: these tests check that no
+held-out passage, invented name or wording leaks into the training records, and that the
+``knowledge`` split asks only what the mini-Pile's encyclopedia states.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 import sys
+from collections import Counter
 
 import pytest
 
-from dolly_helpers.prompt import build_training_text
-from dolly_helpers.tiny.dataset import (
-    HELDOUT_TEMPLATES,
-    SEED_QUESTIONS,
-    DatasetSplits,
-    Record,
-    category_counts,
-    make_dataset,
-)
-from dolly_helpers.tiny.facts import COUNTRIES, MOUNTAINS
+from dolly_helpers.pile.encyclopedia import articles
+from dolly_helpers.tiny.dataset import DatasetSplits, category_counts, make_dataset
+from dolly_helpers.tiny.facts import COUNTRIES, MOUNTAINS, PRETRAINING_ONLY_COUNTRIES
 
-CONTEXT_CATEGORIES = {"closed_qa", "information_extraction", "summarization"}
+DOLLY_CATEGORIES = {
+    "brainstorming", "classification", "closed_qa", "creative_writing",
+    "general_qa", "information_extraction", "open_qa", "summarization",
+}  # fmt: skip
+_DIGEST_CODE = (
+    "import hashlib; from dolly_helpers.tiny.dataset import make_dataset; "
+    "print(hashlib.sha256(repr(make_dataset(seed=0)).encode()).hexdigest())"
+)
 
 
 @pytest.fixture(scope="module")
@@ -28,126 +35,109 @@ def dataset() -> DatasetSplits:
     return make_dataset(seed=0)
 
 
-def _digest(splits: DatasetSplits) -> str:
-    return hashlib.sha256(repr(splits).encode()).hexdigest()
+def _train_text(record) -> str:
+    return "\n".join((record.instruction, record.response, record.context or ""))
 
 
-def test_same_seed_gives_identical_records(dataset):
-    assert make_dataset(seed=0) == dataset
-    assert make_dataset(seed=1) != dataset
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"\w+", text))
 
 
-def test_records_do_not_depend_on_string_hashing(dataset):
-    """Set iteration order changes with PYTHONHASHSEED; the data must not."""
-    code = (
-        "import hashlib; from dolly_helpers.tiny.dataset import make_dataset; "
-        "print(hashlib.sha256(repr(make_dataset(seed=0)).encode()).hexdigest())"
-    )
+def _mentions(names) -> re.Pattern:
+    """Whole-word matches of any of ``names`` (longest first, so "Mount Kenya" beats "Kenya")."""
+    alternatives = "|".join(re.escape(name) for name in sorted(names, key=len, reverse=True))
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")
+
+
+def test_same_seed_gives_the_same_records_in_the_same_order(dataset):
+    again = make_dataset(seed=0)
+    assert again.train == dataset.train
+    assert again.heldout_by_kind == dataset.heldout_by_kind
+    assert make_dataset(seed=1).train != dataset.train
+
+
+def test_another_process_with_another_hash_seed_gives_the_same_records(dataset):
+    """Set and dict order of strings changes with PYTHONHASHSEED; the records must not."""
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                            check=True)  # fmt: skip
-    assert result.stdout.strip() == _digest(dataset)
+    result = subprocess.run([sys.executable, "-c", _DIGEST_CODE], capture_output=True, text=True,
+                            env=env, timeout=60, check=True)  # fmt: skip
+    assert result.stdout.strip() == hashlib.sha256(repr(dataset).encode()).hexdigest()
 
 
-def test_split_sizes(dataset):
-    assert 5_000 <= len(dataset.train) <= 8_000
-    assert 300 <= len(dataset.heldout) <= 500
+def test_training_records_cover_all_eight_dolly_categories(dataset):
+    counts = category_counts(dataset.train)
+    assert set(counts) == DOLLY_CATEGORIES
+    assert {record.category for record in dataset.train} == DOLLY_CATEGORIES
+    assert all(counts[category] >= 10 for category in DOLLY_CATEGORIES), counts
 
 
-def test_categories_use_dolly_names_and_are_varied(dataset):
-    dolly_categories = {
-        "open_qa", "closed_qa", "information_extraction", "classification",
-        "brainstorming", "summarization", "general_qa", "creative_writing",
-    }  # fmt: skip
-    train_counts = category_counts(dataset.train)
-    assert set(train_counts) <= dolly_categories
-    assert len(train_counts) >= 5
-    assert len(category_counts(dataset.heldout)) >= 5
-    assert sum(train_counts.values()) == len(dataset.train)
-    assert list(train_counts.values()) == sorted(train_counts.values(), reverse=True)
+def test_every_heldout_split_is_filled(dataset):
+    assert set(dataset.heldout_by_kind) == {"passage", "phrasing", "knowledge"}
+    assert all(len(records) >= 20 for records in dataset.heldout_by_kind.values())
+    assert all(record.kind == kind for kind, records in dataset.heldout_by_kind.items() for record in records)
 
 
-def test_category_counts_puts_the_most_common_first():
-    records = [Record("a", "b", "summarization"), Record("c", "d", "open_qa"),
-               Record("e", "f", "open_qa")]  # fmt: skip
-    assert list(category_counts(records).items()) == [("open_qa", 2), ("summarization", 1)]
+def test_no_heldout_passage_is_a_training_context(dataset):
+    heldout = {record.context for record in dataset.heldout_by_kind["passage"]}
+    assert None not in heldout
+    train_texts = [_train_text(record) for record in dataset.train]
+    leaked = [passage for passage in heldout if any(passage in text for text in train_texts)]
+    assert leaked == []
 
 
-@pytest.mark.parametrize("seed", range(6))
-def test_seed_questions_are_trained_with_the_right_answers(seed):
-    assert SEED_QUESTIONS[:2] == (
-        "What is the highest mountain in Japan?",
-        "What is the highest mountain in the world?",
-    )
-    assert 5 <= len(SEED_QUESTIONS) <= 6
-    trained = {r.instruction: r for r in make_dataset(seed).train if r.context is None}
-    assert all(question in trained for question in SEED_QUESTIONS)
-    japan = trained[SEED_QUESTIONS[0]]
-    world = trained[SEED_QUESTIONS[1]]
-    assert japan.answer == "Mount Fuji" and "3,776 metres" in japan.response
-    assert world.answer == "Mount Everest" and "8,849 metres" in world.response
+def test_no_invented_name_of_a_heldout_passage_occurs_in_training(dataset):
+    """An invented name is drawn once, so a capitalized word found in one held-out passage only
+    is one of its names; template words (The, River, Anna, ...) recur across passages."""
+    passages = {record.context for record in dataset.heldout_by_kind["passage"]}
+    seen_in = Counter(word for passage in passages for word in set(re.findall(r"\b[A-Z]\w+", passage)))
+    names = {word for word, count in seen_in.items() if count == 1}
+    assert len(names) >= 300  # the 200 held-out passages name about 570 invented things
+    train_words: set[str] = set()
+    for record in dataset.train:
+        train_words |= _words(f"{record.instruction}\n{record.context or ''}")
+    assert sorted(names & train_words) == []
 
 
-def test_no_heldout_question_is_in_train(dataset):
-    trained = {(r.instruction, r.context) for r in dataset.train}
-    assert not [r for r in dataset.heldout if (r.instruction, r.context) in trained]
+def test_heldout_phrasings_never_ask_a_training_instruction(dataset):
+    def normal(text: str) -> str:
+        return " ".join(text.lower().split())
+
+    train_instructions = {normal(record.instruction) for record in dataset.train}
+    phrasing = dataset.heldout_by_kind["phrasing"]
+    assert [r.instruction for r in phrasing if normal(r.instruction) in train_instructions] == []
 
 
-def test_every_heldout_answer_is_learnable(dataset):
-    """A held-out answer is in some training response or in the record's own context."""
-    train_responses = "\n".join(r.response for r in dataset.train)
-    unlearnable = [
-        r for r in dataset.heldout
-        if r.answer not in train_responses and r.answer not in (r.context or "")
-    ]  # fmt: skip
-    assert not unlearnable
+def test_no_training_record_mentions_a_pretraining_only_country(dataset):
+    """Their capitals and highest mountains are kept out of stage 2 as well."""
+    facts = {c.capital for c in COUNTRIES if c.name in PRETRAINING_ONLY_COUNTRIES}
+    facts |= {m.name for m in MOUNTAINS if m.country in PRETRAINING_ONLY_COUNTRIES}
+    pattern = _mentions(PRETRAINING_ONLY_COUNTRIES | facts)
+    hits = [(record.instruction, match.group()) for record in dataset.train
+            if (match := pattern.search(_train_text(record)))]  # fmt: skip
+    assert hits == []
 
 
-def test_heldout_only_phrasings_never_occur_in_train(dataset):
-    assert not [r for r in dataset.train if r.template in HELDOUT_TEMPLATES]
-    heldout_phrasings = {r.instruction for r in dataset.heldout if r.template in HELDOUT_TEMPLATES}
-    trained = {r.instruction for r in dataset.train}
-    assert heldout_phrasings and not heldout_phrasings & trained
+def test_every_knowledge_answer_is_stated_by_the_encyclopedia(dataset):
+    """Stage 1 can teach a knowledge answer only if one article states it next to its subject."""
+    facts = {c.capital for c in COUNTRIES if c.name in PRETRAINING_ONLY_COUNTRIES}
+    facts |= {m.name for m in MOUNTAINS if m.country in PRETRAINING_ONLY_COUNTRIES}
+    subjects = _mentions(PRETRAINING_ONLY_COUNTRIES | facts)
+    encyclopedia = articles()
+    unstated = []
+    for record in dataset.heldout_by_kind["knowledge"]:
+        subject = subjects.findall(record.instruction)
+        assert subject, record.instruction
+        if not any(record.answer in article and all(s in article for s in subject) for article in encyclopedia):
+            unstated.append((record.instruction, record.answer))
+    assert unstated == []
 
 
-def test_heldout_mixes_unseen_phrasings_and_unseen_combinations(dataset):
-    train_templates = {r.template for r in dataset.train}
-    unseen_phrasing = [r for r in dataset.heldout if r.template in HELDOUT_TEMPLATES]
-    seen_phrasing = [r for r in dataset.heldout if r.template not in HELDOUT_TEMPLATES]
-    assert len(unseen_phrasing) >= 100 and len(seen_phrasing) >= 100
-    # Every held-out record is marked one way or the other.
-    assert all(r.template in train_templates for r in seen_phrasing)
-    # An unseen combination from memory: the same fact is trained with another phrasing.
-    trained_facts = {(r.template.split(":")[0], r.response) for r in dataset.train}
-    for record in seen_phrasing:
-        if record.context is None:
-            assert (record.template.split(":")[0], record.response) in trained_facts
-
-
-def test_records_are_well_formed(dataset):
-    for record in dataset.train + dataset.heldout:
-        assert record.answer and record.answer in record.response
-        assert record.template
-        assert len(record.response.split()) <= 40
-        assert "{" not in record.instruction + record.response + (record.context or "")
-        assert (record.context is not None) == (record.category in CONTEXT_CATEGORIES)
-
-
-def test_records_fit_the_tiny_context(dataset):
-    """256 tokens of a 1,024-token byte-level BPE hold well over 600 characters of this text."""
-    longest = max(len(build_training_text(r.instruction, r.response, r.context))
-                  for r in dataset.train + dataset.heldout)  # fmt: skip
-    assert longest <= 600
-
-
-def test_fact_tables_are_consistent():
-    highest = {m.country: m for m in MOUNTAINS}
-    assert highest["Japan"].name == "Mount Fuji" and highest["Japan"].height_m == 3776
-    assert highest["the world"].name == "Mount Everest" and highest["the world"].height_m == 8849
-    assert max(MOUNTAINS, key=lambda m: m.height_m).name == "Mount Everest"
-    assert len(highest) == len(MOUNTAINS) >= 40
-    assert len({c.name for c in COUNTRIES}) == len(COUNTRIES) >= 40
-    # A mountain has one height wherever it appears.
-    heights = {}
-    for mountain in MOUNTAINS:
-        assert heights.setdefault(mountain.name, mountain.height_m) == mountain.height_m
+def test_every_heldout_passage_answer_is_in_its_own_passage(dataset):
+    """Every "; "-separated part; a part may open a sentence there ("The X River" for "the X River")."""
+    missing = []
+    for record in dataset.heldout_by_kind["passage"]:
+        for part in record.answer.split("; "):
+            if not re.search(rf"(?<!\w){re.escape(part.lower())}(?!\w)", record.context.lower()):
+                missing.append((part, record.context))
+    assert missing == []
+    assert any("; " in record.answer for record in dataset.heldout_by_kind["passage"])

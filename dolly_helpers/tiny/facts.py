@@ -308,3 +308,16 @@ DOLLY_MODELS: tuple[DollyModel, ...] = (
     DollyModel("dolly-v2-7b", "pythia-6.9b", 32, 4096, "6.9 billion"),
     DollyModel("dolly-v2-12b", "pythia-12b", 36, 5120, "11.8 billion"),
 )
+
+#: Countries whose facts (capital, continent, highest mountain) the tiny models meet only in the
+#: mini-Pile's encyclopedia, never in an instruction record. The held-out "knowledge transfer"
+#: score asks about them: does what stage 1 read reach the answers stage 2 taught to write?
+PRETRAINING_ONLY_COUNTRIES: frozenset[str] = frozenset({
+    "Thailand", "Tajikistan", "Malaysia", "Italy", "Austria", "Bulgaria", "Slovakia", "Norway",
+    "Ireland", "Kenya", "Ghana", "Canada", "Ecuador", "Australia",
+})  # fmt: skip
+
+
+def taught_in_instructions(country: str) -> bool:
+    """True when the instruction data may state facts about ``country``."""
+    return country not in PRETRAINING_ONLY_COUNTRIES

@@ -1,85 +1,142 @@
-"""Build, save and score the shipped tiny Dolly family.
+"""Build the shipped tiny family: the tiny Pythia suite, then the tiny Dolly family tuned from it.
 
-``python -m dolly_helpers.tiny train`` runs :func:`train_family` once; its output (weights,
-tokenizer, ``training.json`` and a model card per size) is committed, so a fresh clone loads
-the models offline in a fraction of a second.
+``python -m dolly_helpers.tiny train`` runs :func:`train_family`: stage 1 pretrains every size
+on the same mini-Pile tokens in the same order, stage 2 instruction-tunes each base. Each
+finished model is written whole (a temporary folder, then a rename), so an interrupted run
+keeps every finished size and stage and a rerun continues where it stopped.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import platform
+import shutil
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
-from ..loading import load_model
-from ..models import TINY_MODELS, ModelSpec, get_spec
-from ..prompt import build_training_text
-from .dataset import category_counts, make_dataset
-from .evaluate import Evaluation, evaluate_model
-from .tokenizer import train_tokenizer
-from .train import TrainingRun, train_model
+import torch
+
+from ..models import TINY_BASE_MODELS, TINY_MODELS, ModelSpec, get_spec
+from ..pile.corpus import load_tokenizer, training_documents, validation_documents
+from .dataset import Record, category_counts, make_dataset
+from .train import TrainingRun, instruction_tune, pack_documents, pretrain, validation_loss
 
 TRAINING_RECORD = "training.json"
 DATA_SEED = 0
+PILE_SEED = 0
+LOSS_EVERY = 10  # keep one loss in ten in the training record
 
 
 @dataclass(frozen=True)
 class Recipe:
-    """How long and how fast one size trains."""
+    """How one size trains in each stage."""
 
-    steps: int
-    learning_rate: float
-    batch_size: int = 32
+    pretrain_learning_rate: float
+    tune_learning_rate: float
+    pretrain_batch: int = 16  # windows of 256 tokens
+    tune_batch: int = 16  # instruction records
+    tune_epochs: int = 3
 
 
 RECIPES = {
-    "tiny-dolly-small": Recipe(steps=1500, learning_rate=3e-3),
-    "tiny-dolly-medium": Recipe(steps=1500, learning_rate=2e-3),
-    "tiny-dolly-large": Recipe(steps=1500, learning_rate=1e-3),
+    "small": Recipe(pretrain_learning_rate=4e-3, tune_learning_rate=1e-3),
+    "medium": Recipe(pretrain_learning_rate=3e-3, tune_learning_rate=7.5e-4),
+    "large": Recipe(pretrain_learning_rate=2e-3, tune_learning_rate=5e-4),
 }
 
 
+def size_of(name: str) -> str:
+    """tiny-dolly-large -> large."""
+    return name.rsplit("-", 1)[-1]
+
+
+def is_finished(folder: Path) -> bool:
+    """A model folder is complete once its training record is there (it is written last)."""
+    return (folder / TRAINING_RECORD).exists()
+
+
 def train_family(
-    names: Sequence[str] = TINY_MODELS, *, log: Callable[[str], None] = print
-) -> list[Evaluation]:
-    """Generate the data, train the tokenizer and each size, save, score and describe them."""
-    dataset = make_dataset(DATA_SEED)
-    texts = [build_training_text(r.instruction, r.response, r.context) for r in dataset.train]
-    specs = [get_spec(name) for name in names]
-    tokenizer = train_tokenizer(texts, specs[0].vocab_size, specs[0].context_length)
-    evaluations = []
-    for spec in specs:
-        recipe = RECIPES[spec.name]
-        log(f"training {spec.name} ({spec.n_params:,} parameters, {recipe.steps} steps)")
-        run = train_model(
-            spec,
-            dataset.train,
-            tokenizer,
-            steps=recipe.steps,
-            batch_size=recipe.batch_size,
-            learning_rate=recipe.learning_rate,
-        )
-        save_run(run, spec.local_path)
-        evaluation = evaluate_model(load_model(spec.name), dataset.heldout)
-        write_training_record(spec, run, evaluation, dataset)
-        log(f"  {run.seconds:.0f} s, final loss {run.losses[-1]:.3f}, {_scores(evaluation)}")
-        evaluations.append(evaluation)
-    return evaluations
+    sizes: Sequence[str] = tuple(RECIPES), *, instructions: Sequence[Record] | None = None,
+    out_dir: Path | None = None, progress: Callable[..., object] | None = None,
+    log: Callable[[str], None] = print,
+) -> None:
+    """Train whatever is missing of both stages for ``sizes``, keeping what is already there.
+
+    ``instructions`` replaces the generated records in stage 2 (databricks-dolly-15k itself,
+    say); the tuned models then go to ``out_dir`` so the shipped family stays as it is.
+    """
+    progress = progress or _tqdm
+    tokenizer = load_tokenizer()
+    blocks = validation = None
+    for size in sizes:
+        spec = get_spec(f"tiny-pythia-{size}")
+        if is_finished(spec.local_path):
+            log(f"{spec.name}: already trained, kept")
+            continue
+        if blocks is None:
+            blocks = pack_documents(training_documents(PILE_SEED), tokenizer, spec.context_length)
+            validation = {name: pack_documents(docs, tokenizer, spec.context_length)
+                          for name, docs in validation_documents().items()}  # fmt: skip
+        recipe = RECIPES[size]
+        with progress(total=len(blocks) // recipe.pretrain_batch + 1, desc=f"stage 1 {spec.name}") as bar:
+            run = pretrain(spec, blocks, tokenizer, batch_size=recipe.pretrain_batch,
+                           learning_rate=recipe.pretrain_learning_rate, on_step=_ticker(bar))  # fmt: skip
+        losses = {name: round(validation_loss(run.model, b), 4) for name, b in validation.items()}
+        save_model(run, _record(run, validation_loss=losses, data="the mini-Pile (see its manifest)"))
+        log(f"{spec.name}: {run.tokens_seen:,} tokens in {run.seconds:.0f} s, validation loss {_mean(losses):.3f}")
+    records = make_dataset(DATA_SEED).train if instructions is None else tuple(instructions)
+    data = ("the book's generated instruction records (databricks-dolly-15k's format)"
+            if instructions is None else f"{len(records):,} given instruction records")  # fmt: skip
+    for size in sizes:
+        spec = get_spec(f"tiny-dolly-{size}")
+        folder = spec.local_path if out_dir is None else Path(out_dir) / spec.name
+        if is_finished(folder):
+            log(f"{spec.name}: already trained, kept")
+            continue
+        run = tune_from_base(spec, records, RECIPES[size], progress)
+        record = _record(run, epochs=RECIPES[size].tune_epochs, train_records=len(records) - run.dropped_records,
+                         dropped_records=run.dropped_records, train_categories=category_counts(records), data=data)  # fmt: skip
+        save_model(run, record, folder)
+        log(f"{spec.name}: {run.steps} steps in {run.seconds:.0f} s, final loss {run.losses[-1]:.3f}")
 
 
-def evaluate_family(names: Sequence[str] = TINY_MODELS) -> list[Evaluation]:
-    """Score the shipped models on the held-out split (chapter 6)."""
-    heldout = make_dataset(DATA_SEED).heldout
-    return [evaluate_model(load_model(name), heldout) for name in names]
+def tune_from_base(spec: ModelSpec, records: Sequence, recipe: Recipe, progress) -> TrainingRun:
+    """Stage 2 for one size: load its saved base in float32 and tune it on ``records``."""
+    from transformers import AutoTokenizer, GPTNeoXForCausalLM
+
+    base = get_spec(spec.base_model).local_path
+    model = GPTNeoXForCausalLM.from_pretrained(base, dtype=torch.float32)
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    steps = -(-len(records) // recipe.tune_batch) * recipe.tune_epochs
+    with progress(total=steps, desc=f"stage 2 {spec.name}") as bar:
+        return instruction_tune(spec, model, tokenizer, records, epochs=recipe.tune_epochs,
+                                batch_size=recipe.tune_batch, learning_rate=recipe.tune_learning_rate,
+                                on_step=_ticker(bar))  # fmt: skip
 
 
-def save_run(run: TrainingRun, folder: Path) -> None:
-    """Save weights as safetensors and the tokenizer, the way Hugging Face models ship."""
-    folder.mkdir(parents=True, exist_ok=True)
-    run.model.save_pretrained(folder)
-    run.tokenizer.save_pretrained(folder)
+def save_model(run: TrainingRun, record: dict, folder: Path | None = None) -> None:
+    """Write weights (16-bit safetensors), tokenizer and training record into a temporary folder,
+    then swap it in whole: a crash never leaves a half-written model behind."""
+    folder = run.spec.local_path if folder is None else Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    partial, old = folder.with_name(folder.name + ".partial"), folder.with_name(folder.name + ".old")
+    shutil.rmtree(partial, ignore_errors=True)
+    try:
+        run.model.to(torch.float16).save_pretrained(partial)
+        run.tokenizer.save_pretrained(partial)
+        (partial / TRAINING_RECORD).write_text(json.dumps(record, indent=1) + "\n")
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    finally:
+        run.model.to(torch.float32)
+    if folder.exists():
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(folder, old)
+    os.replace(partial, folder)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def read_training_record(name: str) -> dict:
@@ -87,14 +144,25 @@ def read_training_record(name: str) -> dict:
     return json.loads((get_spec(name).local_path / TRAINING_RECORD).read_text())
 
 
-def write_training_record(spec: ModelSpec, run: TrainingRun, evaluation: Evaluation, dataset) -> None:
-    """Write ``training.json`` and the model card ``README.md`` beside the weights."""
-    import torch
+def write_training_record(name: str, record: dict) -> None:
+    (get_spec(name).local_path / TRAINING_RECORD).write_text(json.dumps(record, indent=1) + "\n")
+
+
+def family_names() -> tuple[str, ...]:
+    """Every shipped model, bases first."""
+    return (*TINY_BASE_MODELS, *TINY_MODELS)
+
+
+def _record(run: TrainingRun, **extra) -> dict:
     import transformers
 
-    record = {
+    spec = run.spec
+    return {
         "name": spec.name,
-        "n_params": spec.n_params,
+        "stage": spec.stage,
+        "base_model": spec.base_model,
+        "n_params": sum(p.numel() for p in run.model.parameters()),
+        "tokens_seen": run.tokens_seen,
         "steps": run.steps,
         "batch_size": run.batch_size,
         "learning_rate": run.learning_rate,
@@ -102,43 +170,26 @@ def write_training_record(spec: ModelSpec, run: TrainingRun, evaluation: Evaluat
         "machine": f"{platform.machine()} CPU, {torch.get_num_threads()} threads",
         "torch": torch.__version__,
         "transformers": transformers.__version__,
-        "train_records": len(dataset.train),
-        "heldout_records": len(dataset.heldout),
-        "train_categories": category_counts(dataset.train),
-        "evaluation": asdict(evaluation),
-        "losses": [round(loss, 4) for loss in run.losses],
+        **extra,
+        "losses": [round(loss, 4) for loss in run.losses[::LOSS_EVERY]],
+        "final_loss": round(sum(run.losses[-20:]) / len(run.losses[-20:]), 4),
     }
-    folder = spec.local_path
-    (folder / TRAINING_RECORD).write_text(json.dumps(record, indent=1) + "\n")
-    (folder / "README.md").write_text(model_card(spec, record))
 
 
-def model_card(spec: ModelSpec, record: dict) -> str:
-    """A short model card in the spirit of Dolly's: what it is, how it was made, how it scores."""
-    evaluation = record["evaluation"]
-    categories = ", ".join(f"{name} {count}" for name, count in record["train_categories"].items())
-    return f"""# {spec.name}
-
-A tiny instruction-following GPT-NeoX trained from scratch for the book *Dolly at every size*.
-It has Dolly 2.0's architecture (rotary embeddings on {spec.rotary_pct:.0%} of each head, parallel
-residual, untied embeddings) and Dolly's prompt format, at a size that runs anywhere. It knows
-only the facts of its training data; it is a teaching model, not a useful assistant.
-
-| | |
-|---|---|
-| parameters | {spec.n_params:,} |
-| layers / hidden size / heads | {spec.num_layers} / {spec.hidden_size} / {spec.num_heads} |
-| vocabulary / context | {spec.vocab_size} byte-level BPE tokens / {spec.context_length} tokens |
-| training data | {record["train_records"]:,} generated instruction records ({categories}) |
-| training | {record["steps"]} steps of {record["batch_size"]} records, AdamW, peak learning rate {record["learning_rate"]}, loss on the response only |
-| training time | {record["seconds"]:.0f} s on {record["machine"]} (torch {record["torch"]}) |
-| held-out exact match | {evaluation["exact_match"]:.1%} of {evaluation["n_questions"]} unseen questions |
-| held-out answer match | {evaluation["answer_match"]:.1%} (the key fact appears in the answer) |
-
-Rebuild with `python -m dolly_helpers.tiny train`; score with `python -m dolly_helpers.tiny evaluate`.
-Licence: MIT, like Dolly's weights.
-"""
+def _mean(values: dict[str, float]) -> float:
+    return sum(values.values()) / len(values)
 
 
-def _scores(evaluation: Evaluation) -> str:
-    return f"held-out exact {evaluation.exact_match:.1%}, answer {evaluation.answer_match:.1%}"
+def _ticker(bar) -> Callable[[int, int, float], None]:
+    def tick(step: int, steps: int, loss: float) -> None:
+        bar.update(1)
+        if step % 10 == 0:
+            bar.set_postfix(loss=f"{loss:.3f}")
+
+    return tick
+
+
+def _tqdm(**options):
+    from tqdm.auto import tqdm
+
+    return tqdm(**options, mininterval=2.0)

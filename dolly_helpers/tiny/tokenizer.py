@@ -1,7 +1,8 @@
-"""Train the tiny family's byte-level BPE tokenizer (chapter 1 shows it at work).
+"""The tiny family's tokenizer: a byte-level BPE trained on the mini-Pile (chapter 1 shows it).
 
-Like Dolly's, it knows Dolly's three prompt keys as special tokens, so ``### End`` is one
-token the model can emit to say it has finished.
+As with Pythia, the tokenizer is trained on the pretraining corpus only, so ordinary English,
+code and numbers split sensibly. Dolly's three prompt keys are added later, at the
+instruction stage (:func:`add_dolly_keys`), exactly as Dolly's trainer adds them to Pythia's.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ from ..prompt import SPECIAL_TOKENS
 
 END_OF_TEXT = "<|endoftext|>"
 PADDING = "<|padding|>"
+#: Tokens of the base tokenizer, its two special tokens included.
+VOCAB_SIZE = 4096
 
 
-def train_tokenizer(texts: Iterable[str], vocab_size: int, context_length: int):
-    """Return a fast tokenizer trained on ``texts``, with Pythia's and Dolly's special tokens."""
+def train_tokenizer(texts: Iterable[str], vocab_size: int = VOCAB_SIZE, context_length: int = 256):
+    """Return a fast byte-level BPE tokenizer trained on ``texts``, with Pythia's two special tokens."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -24,7 +27,7 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int, context_length: int):
     bpe.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
-        special_tokens=[END_OF_TEXT, PADDING, *SPECIAL_TOKENS],
+        special_tokens=[END_OF_TEXT, PADDING],
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
@@ -35,7 +38,15 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int, context_length: int):
         eos_token=END_OF_TEXT,
         unk_token=END_OF_TEXT,
         pad_token=PADDING,
-        additional_special_tokens=list(SPECIAL_TOKENS),
         model_max_length=context_length,
         padding_side="left",
     )
+
+
+def add_dolly_keys(tokenizer) -> int:
+    """Add ``### End``, ``### Instruction:`` and ``### Response:`` as special tokens.
+
+    Returns how many were new. The model's embeddings must then be resized to
+    ``len(tokenizer)``, as Dolly's trainer does with ``resize_token_embeddings``.
+    """
+    return tokenizer.add_special_tokens({"additional_special_tokens": list(SPECIAL_TOKENS)})
