@@ -30,7 +30,7 @@ def test_end_key_is_one_special_token(model):
 
 def test_summary_names_the_model_and_its_cost(model):
     text = str(model)
-    assert text.startswith("tiny-dolly-large: 3.68 M parameters, float32 on cpu")
+    assert text.startswith("tiny-dolly-large: 6.84 M parameters, float32 on cpu")
     assert "loaded in" in text
 
 

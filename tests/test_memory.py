@@ -119,7 +119,7 @@ def test_total_adds_up():
 def test_tiny_models_need_almost_nothing(name, on_cpu):
     plan = plan_memory(name)
     assert plan.dtype == "float32"
-    assert plan.weights_gb + plan.kv_cache_gb < 0.02
+    assert plan.weights_gb + plan.kv_cache_gb < 0.05
     assert plan.total_gb < 0.1
     assert plan.fits
     assert plan.device.startswith("CPU")

@@ -17,12 +17,24 @@ DOLLY_PARAMETERS = {
 def test_every_size_is_listed_smallest_first_within_a_family():
     names = [spec.name for spec in list_models()]
     assert names == [
+        "tiny-pythia-small", "tiny-pythia-medium", "tiny-pythia-large",
         "tiny-dolly-small", "tiny-dolly-medium", "tiny-dolly-large",
+        "pythia-2.8b", "pythia-6.9b", "pythia-12b",
         "dolly-v2-3b", "dolly-v2-7b", "dolly-v2-12b",
     ]
-    for family in ("tiny", "dolly"):
-        counts = [spec.n_params for spec in list_models(family)]
-        assert counts == sorted(counts)
+    for family in ("tiny", "pythia", "dolly"):
+        for stage in ("base", "instruct"):
+            counts = [spec.n_params for spec in list_models(family) if spec.stage == stage]
+            assert counts == sorted(counts)
+
+
+def test_every_instruct_model_names_its_base_and_bases_have_pinned_revisions():
+    for spec in list_models():
+        if spec.stage == "instruct":
+            base = spec.base_model.removeprefix("EleutherAI/")
+            assert get_spec(base).stage == "base", spec.name
+        if spec.hub_id is not None:
+            assert spec.revision is not None and len(spec.revision) == 40, spec.name
 
 
 @pytest.mark.parametrize("name, parameters", DOLLY_PARAMETERS.items())

@@ -153,10 +153,11 @@ def country_rows() -> list[Slots]:
 
 
 def _mountain_rows() -> list[Slots]:
-    """Mountains that are the highest of exactly one country (Everest tops two and the world)."""
+    """Mountains that are the highest of exactly one country, and Everest as the world's highest
+    (it also tops Nepal and China, so "which country is it in" has no one answer)."""
     counts = Counter(m.name for m in MOUNTAINS)
     return [{"country": m.country, "mountain": m.name, "height": _height(m.height_m)}
-            for m in MOUNTAINS if counts[m.name] == 1]  # fmt: skip
+            for m in MOUNTAINS if counts[m.name] == 1 or m.country == WORLD]  # fmt: skip
 
 
 def _place_rows() -> list[Slots]:
@@ -177,9 +178,15 @@ def relation_rows(relation: Relation) -> list[Slots]:
         return _dolly_rows()
     if relation.name == "kind_of_place":
         return _place_rows()
-    if relation.name in ("height", "mountain_country"):
+    if relation.name == "height":
         return _mountain_rows()
-    return [row for row in country_rows() if relation.answer in row and (relation.name != "highest_mountain" or "mountain" in row)]
+    if relation.name == "mountain_country":
+        return [row for row in _mountain_rows() if row["country"] != WORLD]
+    if relation.name == "highest_mountain":
+        world = next(m for m in MOUNTAINS if m.country == WORLD)
+        return [r for r in country_rows() if "mountain" in r] + [
+            {"country": WORLD, "mountain": world.name, "height": _height(world.height_m)}]
+    return [row for row in country_rows() if relation.answer in row]
 
 
 def _fill(template: str, slots: Slots) -> str:

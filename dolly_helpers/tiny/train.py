@@ -48,7 +48,7 @@ def neox_config(spec: ModelSpec, tokenizer):
     from transformers import GPTNeoXConfig
 
     return GPTNeoXConfig(
-        vocab_size=len(tokenizer),
+        vocab_size=spec.vocab_size,
         hidden_size=spec.hidden_size,
         num_hidden_layers=spec.num_layers,
         num_attention_heads=spec.num_heads,
