@@ -10,7 +10,7 @@ from pathlib import Path
 from .corpus import CORPUS_DIR, MANIFEST_PATH, read_manifest
 
 # (heading, manifest field, alignment and width, number format)
-COLUMNS = (("component", "name", "<14", ""), ("kind", "kind", "<25", ""), ("licence", "licence", "<38", ""),
+COLUMNS = (("component", "name", "<14", ""), ("kind", "kind", "<29", ""), ("licence", "licence", "<38", ""),
            ("documents", "documents", ">10", ","), ("bytes", "bytes", ">11", ","), ("tokens", "tokens", ">11", ","),
            ("bytes/token", "bytes_per_token", ">12", ".2f"), ("epochs", "epochs", ">7", "g"),
            ("share", "share", ">7", ".1%"))  # fmt: skip
