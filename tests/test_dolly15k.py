@@ -33,13 +33,7 @@ GOOD_LINE = json.dumps({"instruction": "What is the capital of France?", "contex
                         "response": "The capital of France is Paris.", "category": "open_qa"})  # fmt: skip
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """The tiny shape gains nothing from threads; on a busy CPU they only wait for each other."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _rows() -> list[dict]:

@@ -39,13 +39,7 @@ def _text(record: Record) -> str:
     return build_training_text(record.instruction, record.response, record.context)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """The tiny shape gains nothing from threads; on a busy CPU they only wait for each other."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
