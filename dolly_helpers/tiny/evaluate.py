@@ -15,10 +15,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from ..benchmarks import MultipleChoice
 from ..generation import generate
 from ..loading import LoadedModel
 from .dataset import HELDOUT_KINDS, Record
-from ..benchmarks import MultipleChoice
 from .multiple_choice import score_suite
 
 _NOT_WORD = re.compile(r"[^0-9a-z]+")
@@ -44,10 +44,6 @@ class Evaluation:
 def normalize(text: str) -> str:
     """Lower-case, drop punctuation and collapse spaces, so "3,776 m." equals "3776 m"."""
     return " ".join(_NOT_WORD.sub(" ", text.lower().replace(",", "")).split())
-
-
-def is_exact_match(response: str, reference: str) -> bool:
-    return normalize(response) == normalize(reference)
 
 
 def has_answer(response: str, answer: str) -> bool:

@@ -47,11 +47,6 @@ RECIPES = {
 }
 
 
-def size_of(name: str) -> str:
-    """tiny-dolly-large -> large."""
-    return name.rsplit("-", 1)[-1]
-
-
 def is_finished(folder: Path) -> bool:
     """A model folder is complete once its training record is there (it is written last)."""
     return (folder / TRAINING_RECORD).exists()

@@ -29,23 +29,13 @@ def _options(right: str, pool: Sequence[str], rng: random.Random, k: int = 4) ->
     return tuple(f" {o}" for o in options), options.index(right)
 
 
-def _capitals(rng: random.Random) -> list[MultipleChoice]:
-    rows = country_rows()
+def _fact_questions(rng: random.Random, slot: str, question: str) -> list[MultipleChoice]:
+    """One question per country that has ``slot``; the wrong choices are other countries' values."""
+    rows = [r for r in country_rows() if slot in r]
     questions = []
     for row in rows:
-        choices, correct = _options(row["capital"], [r["capital"] for r in rows], rng)
-        questions.append(MultipleChoice(f"Question: What is the capital of {row['country']}?\nAnswer:",
-                                choices, correct))  # fmt: skip
-    return questions
-
-
-def _mountains(rng: random.Random) -> list[MultipleChoice]:
-    rows = [r for r in country_rows() if "mountain" in r]
-    questions = []
-    for row in rows:
-        choices, correct = _options(row["mountain"], [r["mountain"] for r in rows], rng)
-        questions.append(MultipleChoice(f"Question: What is the highest mountain in {row['country']}?\n"
-                                "Answer:", choices, correct))  # fmt: skip
+        choices, correct = _options(row[slot], [r[slot] for r in rows], rng)
+        questions.append(MultipleChoice(f"Question: {question.format(**row)}\nAnswer:", choices, correct))
     return questions
 
 
@@ -87,8 +77,12 @@ TASKS = ("capitals", "mountains", "yes_no", "arithmetic")
 def suite(seed: int = 0) -> dict[str, list[MultipleChoice]]:
     """Every question of the suite by task, the same for a given seed."""
     rng = random.Random(f"suite-{seed}")
-    return {"capitals": _capitals(rng), "mountains": _mountains(rng), "yes_no": _yes_no(rng),
-            "arithmetic": _arithmetic(rng)}  # fmt: skip
+    return {
+        "capitals": _fact_questions(rng, "capital", "What is the capital of {country}?"),
+        "mountains": _fact_questions(rng, "mountain", "What is the highest mountain in {country}?"),
+        "yes_no": _yes_no(rng),
+        "arithmetic": _arithmetic(rng),
+    }
 
 
 def score_suite(model: LoadedModel, questions: dict[str, Sequence[MultipleChoice]]) -> dict[str, float]:
