@@ -72,7 +72,7 @@ def local_safetensors_copy(name: str) -> Path:
     spec = get_spec(name)
     if spec.hub_id is None:
         raise ValueError(f"{name} ships with the book as safetensors already: there is nothing to convert")
-    return _cache_root() / "dolly-book" / f"{spec.name}-{spec.revision}"
+    return cache_root() / f"{spec.name}-{spec.revision}"
 
 
 def convert_cached_model(name: str, *, cache_dir: str | os.PathLike | None = None) -> Path:
@@ -101,11 +101,12 @@ def convert_cached_model(name: str, *, cache_dir: str | os.PathLike | None = Non
     return convert_to_safetensors(source, target)
 
 
-def _cache_root() -> Path:
+def cache_root() -> Path:
+    """The book's own cache folder, ``<cache>/dolly-book``: converted copies of models live here."""
     for variable in ("HF_HOME", "XDG_CACHE_HOME"):
         if os.environ.get(variable):
-            return Path(os.environ[variable]).expanduser()
-    return Path.home() / ".cache"
+            return Path(os.environ[variable]).expanduser() / "dolly-book"
+    return Path.home() / ".cache" / "dolly-book"
 
 
 def _check_source(source: Path) -> None:

@@ -15,6 +15,7 @@ from typing import overload
 
 import torch
 
+from . import ctranslate2_backend as fast
 from .hardware import set_seed
 from .loading import LoadedModel
 from .models import get_spec
@@ -140,7 +141,7 @@ def generate(
     prompts = [prompt for prompt, _ in fitted]
     contexts = [context for _, context in fitted]
     if seed is not None:
-        set_seed(seed)
+        _seed(model, seed)
     results: list[GenerationResult] = []
     for start in range(0, len(prompts), batch_size):
         stop = start + batch_size
@@ -167,13 +168,16 @@ def stream_generate(
     The arguments are checked, and a passage cut to the window, exactly as in :func:`generate`,
     before the first piece. An error inside the model's thread is raised here, not swallowed.
     """
-    from transformers import TextIteratorStreamer
-
     check_model(model)
     settings = DecodingSettings(max_new_tokens, do_sample, temperature, top_p, top_k, seed)
     prompt, _ = fit_prompt(model, instruction, context, settings.max_new_tokens)
     if seed is not None:
-        set_seed(seed)
+        _seed(model, seed)
+    if model.backend == "ctranslate2":
+        yield from _stream_ctranslate2(model, prompt, settings)
+        return
+    from transformers import TextIteratorStreamer
+
     inputs = model.tokenizer(prompt, return_tensors="pt").to(model.device)
     streamer = TextIteratorStreamer(model.tokenizer, skip_prompt=True, skip_special_tokens=True)
     kwargs = {**inputs, **settings.generate_kwargs(), **_stop_kwargs(model), "streamer": streamer}
@@ -193,6 +197,31 @@ def stream_generate(
     worker.join()
     if failures:
         raise failures[0]
+
+
+def _stream_ctranslate2(model: LoadedModel, prompt: str, settings: DecodingSettings) -> Iterator[str]:
+    """The fast path's stream: each new piece of text as CTranslate2 writes its token."""
+    ids: list[int] = []
+    shown = ""
+    stops = set(_stop_ids(model))
+    for token_id in fast.stream_ids(model.model, model.tokenizer, model.tokenizer(prompt)["input_ids"],
+                                    settings.max_new_tokens, _stop_ids(model), _fast_options(settings)):
+        if token_id in stops:
+            break
+        ids.append(token_id)
+        text = model.tokenizer.decode(ids, skip_special_tokens=True)
+        if text.endswith("\ufffd"):  # half a character: wait for the rest of its bytes
+            continue
+        if len(text) > len(shown):
+            yield text[len(shown):]
+            shown = text
+
+
+def _seed(model: LoadedModel, seed: int) -> None:
+    """Seed the sampler of whichever engine runs the model."""
+    set_seed(seed)
+    if model.backend == "ctranslate2":
+        model.model.reseed(seed)
 
 
 def check_model(model: object) -> None:
@@ -330,11 +359,17 @@ def _contexts_for(instructions: list[str], context) -> list[str | None]:
     return contexts
 
 
-def _stop_kwargs(model: LoadedModel) -> dict:
+def _stop_ids(model: LoadedModel) -> list[int]:
     """Stop at ``### End`` (Dolly's eos during generation) or the tokenizer's own eos."""
-    tokenizer = model.tokenizer
-    stop_ids = [i for i in (model.end_token_id, tokenizer.eos_token_id) if i is not None]
-    return {"eos_token_id": stop_ids, "pad_token_id": tokenizer.pad_token_id}
+    return [i for i in (model.end_token_id, model.tokenizer.eos_token_id) if i is not None]
+
+
+def _stop_kwargs(model: LoadedModel) -> dict:
+    return {"eos_token_id": _stop_ids(model), "pad_token_id": model.tokenizer.pad_token_id}
+
+
+def _fast_options(settings: DecodingSettings) -> dict:
+    return fast.sampling_options(settings.do_sample, settings.temperature, settings.top_p, settings.top_k)
 
 
 def _generate_batch(
@@ -345,21 +380,17 @@ def _generate_batch(
     settings: DecodingSettings,
 ) -> list[GenerationResult]:
     tokenizer = model.tokenizer
-    inputs = tokenizer(prompts, return_tensors="pt", padding=True).to(model.device)
-    on_gpu = torch.cuda.is_available() and model.device.startswith("cuda")
-    if on_gpu:
-        torch.cuda.reset_peak_memory_stats()
-    started = time.perf_counter()
-    with quiet(), torch.inference_mode():
-        output = model.model.generate(**inputs, **settings.generate_kwargs(), **_stop_kwargs(model))
-    seconds = time.perf_counter() - started
-    peak_gb = torch.cuda.max_memory_allocated() / 1e9 if on_gpu else None
-
-    prompt_length = inputs["input_ids"].shape[1]
-    prompt_tokens = inputs["attention_mask"].sum(dim=1).tolist()
+    if model.backend == "ctranslate2":
+        prompt_ids = [tokenizer(prompt)["input_ids"] for prompt in prompts]
+        started = time.perf_counter()
+        rows = fast.generate_ids(model.model, tokenizer, prompt_ids, settings.max_new_tokens,
+                                 _stop_ids(model), _fast_options(settings))
+        seconds = time.perf_counter() - started
+        prompt_tokens, peak_gb = [len(ids) for ids in prompt_ids], None
+    else:
+        rows, prompt_tokens, seconds, peak_gb = _torch_batch(model, prompts, settings)
     results = []
-    for row, instruction, context, n_prompt in zip(output, instructions, contexts, prompt_tokens):
-        new_ids = row[prompt_length:].tolist()
+    for new_ids, instruction, context, n_prompt in zip(rows, instructions, contexts, prompt_tokens):
         n_new, stop_reason = _where_it_stopped(new_ids, model)
         text = tokenizer.decode(new_ids[:n_new], skip_special_tokens=True)
         if model.end_token_id is None and END_KEY in text:  # a base model writes it as plain text
@@ -379,6 +410,24 @@ def _generate_batch(
             )
         )
     return results
+
+
+def _torch_batch(
+    model: LoadedModel, prompts: list[str], settings: DecodingSettings
+) -> tuple[list[list[int]], list[int], float, float | None]:
+    """One left-padded ``generate`` call: each row's new ids, prompt lengths, seconds, GPU peak GB."""
+    inputs = model.tokenizer(prompts, return_tensors="pt", padding=True).to(model.device)
+    on_gpu = torch.cuda.is_available() and model.device.startswith("cuda")
+    if on_gpu:
+        torch.cuda.reset_peak_memory_stats()
+    started = time.perf_counter()
+    with quiet(), torch.inference_mode():
+        output = model.model.generate(**inputs, **settings.generate_kwargs(), **_stop_kwargs(model))
+    seconds = time.perf_counter() - started
+    peak_gb = torch.cuda.max_memory_allocated() / 1e9 if on_gpu else None
+    prompt_length = inputs["input_ids"].shape[1]
+    rows = [row[prompt_length:].tolist() for row in output]
+    return rows, inputs["attention_mask"].sum(dim=1).tolist(), seconds, peak_gb
 
 
 def _where_it_stopped(new_ids: list[int], model: LoadedModel) -> tuple[int, str]:

@@ -17,6 +17,7 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import torch
 
@@ -52,7 +53,7 @@ class LoadedModel:
     not the one-time import of the libraries.
     """
 
-    model: torch.nn.Module
+    model: torch.nn.Module  # a ctranslate2_backend.Engine on the ctranslate2 backend
     tokenizer: object
     spec: ModelSpec
     dtype: torch.dtype
@@ -60,16 +61,21 @@ class LoadedModel:
     load_seconds: float
     weights_gb: float
     end_token_id: int | None
+    backend: Literal["torch", "ctranslate2"] = "torch"
+    compute_type: str | None = None  # the ctranslate2 backend's number format: "float32" or "int8"
 
     @property
     def name(self) -> str:
         return self.spec.name
 
     def __str__(self) -> str:
-        params = sum(p.numel() for p in self.model.parameters())
+        if self.backend == "ctranslate2":
+            number_format = f"{self.compute_type} in CTranslate2"
+        else:
+            params = sum(p.numel() for p in self.model.parameters())
+            number_format = f"{params / 1e6:,.2f} M parameters, {str(self.dtype).removeprefix('torch.')}"
         return (
-            f"{self.name}: {params / 1e6:,.2f} M parameters, {str(self.dtype).removeprefix('torch.')} "
-            f"on {self.device}, {self.weights_gb * 1000:,.1f} MB of weights, "
+            f"{self.name}: {number_format} on {self.device}, {self.weights_gb * 1000:,.1f} MB of weights, "
             f"loaded in {self.load_seconds:.2f} s"
         )
 
@@ -82,6 +88,8 @@ def load_model(
     load_in_8bit: bool = False,
     allow_offload: bool = False,
     revision: str | None = None,
+    backend: Literal["torch", "ctranslate2"] = "torch",
+    compute_type: Literal["float32", "int8"] = "float32",
 ) -> LoadedModel:
     """Load a model by book name (see ``list_models``) or from a local folder.
 
@@ -104,7 +112,15 @@ def load_model(
     (what ``low_cpu_mem_usage`` used to switch on), reading safetensors where a repository has
     them. Remote code is never run: Dolly is a plain GPT-NeoX and its prompt handling lives in
     this package.
+
+    ``backend="ctranslate2"`` is the CPU fast path (:mod:`dolly_helpers.ctranslate2_backend`):
+    the model is converted once into a cache folder and run by CTranslate2, in float32 or, with
+    ``compute_type="int8"``, with 8-bit weights; ``generate`` is called the same way.
     """
+    if backend not in ("torch", "ctranslate2"):
+        raise ValueError(f"backend={backend!r} is not offered: choose 'torch' or 'ctranslate2'")
+    if backend == "ctranslate2":
+        return _load_ctranslate2(name_or_path, dtype, device, load_in_8bit, revision, compute_type)
     spec, source, pinned = _resolve_source(name_or_path)
     if revision is not None and spec.hub_id is None:
         raise ValueError(f"{spec.name} is not loaded from the Hub, so it has no revision to override: drop revision=")
@@ -139,12 +155,7 @@ def load_model(
         model.eval()
         load_seconds = time.perf_counter() - started
 
-    tokenizer.padding_side = "left"
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    end_token_id = tokenizer.convert_tokens_to_ids(END_KEY)
-    if end_token_id == tokenizer.unk_token_id:
-        end_token_id = None
+    _prepare_tokenizer(tokenizer)
     return LoadedModel(
         model=model,
         tokenizer=tokenizer,
@@ -153,8 +164,62 @@ def load_model(
         device=str(next(model.parameters()).device),
         load_seconds=load_seconds,
         weights_gb=model.get_memory_footprint() / 1e9,
-        end_token_id=end_token_id,
+        end_token_id=_end_token_id(tokenizer),
     )
+
+
+def _load_ctranslate2(
+    name_or_path: str | os.PathLike, dtype: str | torch.dtype, device: str, load_in_8bit: bool,
+    revision: str | None, compute_type: str,
+) -> LoadedModel:
+    """``load_model`` on the CPU fast path: convert once (cached), then load with CTranslate2."""
+    from . import ctranslate2_backend as fast
+    from .convert import cache_root
+
+    fast.check_compute_type(compute_type)
+    if device not in ("auto", "cpu") or load_in_8bit or dtype not in ("auto", "float32", torch.float32):
+        raise ValueError(
+            "backend='ctranslate2' runs on the CPU in float32 or int8: drop device=, dtype= and "
+            "load_in_8bit=, and pass compute_type='int8' for 8-bit weights"
+        )
+    fast.import_ctranslate2()  # a missing package says so before any work
+    spec, source, pinned = _resolve_source(name_or_path)
+    revision = revision or pinned
+    if spec.hub_id is not None and source == spec.hub_id:
+        _check_downloadable(spec)
+    with quiet():
+        _import_model_code()
+        started = time.perf_counter()
+        tokenizer, _ = _from_pretrained(spec, source, {"revision": revision}, tokenizer_only=True)
+        _prepare_tokenizer(tokenizer)
+        folder = fast.convert(source, revision, cache_root())
+        engine = fast.Engine(folder, compute_type, threads=torch.get_num_threads())
+        load_seconds = time.perf_counter() - started
+    return LoadedModel(
+        model=engine,
+        tokenizer=tokenizer,
+        spec=spec,
+        dtype=torch.float32,
+        device="cpu",
+        load_seconds=load_seconds,
+        weights_gb=fast.weights_gb(folder, compute_type),
+        end_token_id=_end_token_id(tokenizer),
+        backend="ctranslate2",
+        compute_type=compute_type,
+    )
+
+
+def _prepare_tokenizer(tokenizer) -> None:
+    """Pad on the left (batched prompts end where the answer starts), with eos where none is set."""
+    tokenizer.padding_side = "left"
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+
+
+def _end_token_id(tokenizer) -> int | None:
+    """The id of ``### End`` when the tokenizer has it as one token (a tuned model), else None."""
+    end_token_id = tokenizer.convert_tokens_to_ids(END_KEY)
+    return None if end_token_id == tokenizer.unk_token_id else end_token_id
 
 
 def _resolve_source(name_or_path: str | os.PathLike) -> tuple[ModelSpec, str, str | None]:
@@ -326,14 +391,16 @@ def _import_model_code() -> None:
     from transformers import AutoTokenizer, GPTNeoXForCausalLM  # noqa: F401
 
 
-def _from_pretrained(spec: ModelSpec, source: str, options: dict) -> tuple[object, torch.nn.Module]:
+def _from_pretrained(
+    spec: ModelSpec, source: str, options: dict, *, tokenizer_only: bool = False
+) -> tuple[object, torch.nn.Module | None]:
     """Load tokenizer and model, turning a missing download or a damaged folder into one line."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     revision = options["revision"]
     try:
         tokenizer = AutoTokenizer.from_pretrained(source, revision=revision)
-        model = AutoModelForCausalLM.from_pretrained(source, **options)
+        model = None if tokenizer_only else AutoModelForCausalLM.from_pretrained(source, **options)
     except OSError as error:
         if source != spec.hub_id:
             message = f"model folder {source} could not be read: {_first_line(error)}"
