@@ -54,9 +54,9 @@ def check_compute_type(compute_type: str) -> str:
     return compute_type
 
 
-def converted_folder(source: str, revision: str | None, cache_root: Path) -> Path:
+def converted_folder(source: str, revision: str | None, cache_root: Path, compute_type: str = "float32") -> Path:
     """Where the converted copy of ``source`` lives; its name changes when the weights do."""
-    digest = hashlib.sha256(f"{source}@{revision}".encode())
+    digest = hashlib.sha256(f"{source}@{revision}:{compute_type}".encode())
     folder = Path(source)
     if folder.is_dir():
         for file in sorted(folder.iterdir()):
@@ -64,16 +64,17 @@ def converted_folder(source: str, revision: str | None, cache_root: Path) -> Pat
                 digest.update(file.name.encode())
                 digest.update(file.read_bytes())
     name = folder.name if folder.is_dir() else source.replace("/", "--")
-    return cache_root / "ctranslate2" / f"{name}-{digest.hexdigest()[:12]}"
+    return cache_root / "ctranslate2" / f"{name}-{compute_type}-{digest.hexdigest()[:12]}"
 
 
-def convert(source: str, revision: str | None, cache_root: Path) -> Path:
+def convert(source: str, revision: str | None, cache_root: Path, compute_type: str = "float32") -> Path:
     """Convert a GPT-NeoX model (folder or Hub id) once; return the CTranslate2 folder.
 
-    The conversion is written to a ``.partial`` folder and renamed when it is complete, so a
-    killed conversion is redone, never half-read. Weights are stored in float32.
+    The weights are stored in ``compute_type`` (int8: 8-bit weights with a float scale per
+    row). The conversion is written to a ``.partial`` folder and renamed when it is complete,
+    so a killed conversion is redone, never half-read.
     """
-    target = converted_folder(source, revision, cache_root)
+    target = converted_folder(source, revision, cache_root, compute_type)
     if (target / "model.bin").is_file():
         return target
     ctranslate2 = import_ctranslate2()
@@ -92,7 +93,7 @@ def convert(source: str, revision: str | None, cache_root: Path) -> Path:
             return model
 
     with quiet():
-        _Converter(source, revision=revision).convert(str(partial), quantization="float32")
+        _Converter(source, revision=revision).convert(str(partial), quantization=compute_type)
     os.replace(partial, target)
     return target
 
@@ -119,10 +120,9 @@ class Engine:
         self.generator = self._start()
 
 
-def weights_gb(folder: Path, compute_type: str) -> float:
-    """The weights' size in memory: the file's, a quarter of it in int8 (float32 on disk)."""
-    size = (folder / "model.bin").stat().st_size / 1e9
-    return size / 4 if compute_type == "int8" else size
+def weights_gb(folder: Path) -> float:
+    """The size of the converted weights, in GB: what the engine holds in memory."""
+    return (folder / "model.bin").stat().st_size / 1e9
 
 
 def sampling_options(do_sample: bool, temperature: float, top_p: float, top_k: int) -> dict:

@@ -192,7 +192,7 @@ def _load_ctranslate2(
         started = time.perf_counter()
         tokenizer, _ = _from_pretrained(spec, source, {"revision": revision}, tokenizer_only=True)
         _prepare_tokenizer(tokenizer)
-        folder = fast.convert(source, revision, cache_root())
+        folder = fast.convert(source, revision, cache_root(), compute_type)
         engine = fast.Engine(folder, compute_type, threads=torch.get_num_threads())
         load_seconds = time.perf_counter() - started
     return LoadedModel(
@@ -202,7 +202,7 @@ def _load_ctranslate2(
         dtype=torch.float32,
         device="cpu",
         load_seconds=load_seconds,
-        weights_gb=fast.weights_gb(folder, compute_type),
+        weights_gb=fast.weights_gb(folder),
         end_token_id=_end_token_id(tokenizer),
         backend="ctranslate2",
         compute_type=compute_type,

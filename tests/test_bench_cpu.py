@@ -24,47 +24,67 @@ def test_the_workload_is_every_comparison_question_greedy_at_64_tokens():
 
 def test_a_different_answer_stops_the_benchmark_in_one_line():
     questions = [Question("First?"), Question("Second?", "A passage.")]
-    cpu.check_same_answers("tiny", questions, ["one", "two"], ["one", "two"], "batched helper")
+    cpu.check_same_answers("tiny", questions, ["one", "two"], ["one", "two"], "generate_batched")
     with pytest.raises(cpu.AnswersDiffer) as caught:
-        cpu.check_same_answers("tiny", questions, ["one", "two"], ["one", "2\nlines"], "batched helper")
+        cpu.check_same_answers("tiny", questions, ["one", "two"], ["one", "2\nlines"], "generate_batched")
     message = str(caught.value)
     assert "\n" not in message and "question 2" in message and "'Second?'" in message
+    assert "Dolly's pipeline with 'two'" in message
     with pytest.raises(cpu.AnswersDiffer, match="1 answers for 2 questions"):
-        cpu.check_same_answers("tiny", questions, ["one", "two"], ["one"], "pipeline")
+        cpu.check_same_answers("tiny", questions, ["one", "two"], ["one"], "fast_path_batched")
 
 
-def test_a_helper_that_answers_differently_fails_the_run(monkeypatch, tmp_path, capsys):
-    monkeypatch.setattr(cpu, "helper_one", lambda model, question, max_new_tokens: "something else")
-    status = cpu.main(["--models", "tiny-dolly-small", "--repeats", "1", "--json", str(tmp_path / "r.json")])
+def test_a_rung_on_a_different_model_fails_the_run(monkeypatch, tmp_path, capsys):
+    real_load = cpu.load_model
+
+    def load(name, **options):  # the fast path gets another model's weights: its answers differ
+        return real_load("tiny-dolly-small" if options else name, **options)
+
+    monkeypatch.setattr(cpu, "load_model", load)
+    status = cpu.main(["--models", "tiny-dolly-large", "--repeats", "1", "--rungs", "fast_path_batched",
+                       "--json", str(tmp_path / "r.json")])
     err = capsys.readouterr().err.strip().splitlines()
     assert status == 1 and not (tmp_path / "r.json").exists()
-    assert err[-1].startswith("error: answers differ: tiny-dolly-small: the one-prompt helper answers question 1")
+    assert err[-1].startswith("error: answers differ: tiny-dolly-large: fast_path_batched answers question 1")
 
 
-def test_the_report_and_its_last_two_lines(tmp_path, capsys):
+def test_the_whole_ladder_and_its_last_four_lines(tmp_path, capsys, one_thread):
     path = tmp_path / "runs" / "cpu.json"
     status = cpu.main(["--models", "tiny-dolly-small", "--repeats", "1", "--json", str(path)])
-    out = capsys.readouterr().out
-    lines = out.rstrip("\n").splitlines()
-    assert re.fullmatch(r"batched_speedup_vs_pipeline: \d+\.\d\d", lines[-2])
-    assert re.fullmatch(r"batch1_overhead_vs_pipeline: \d+\.\d\d", lines[-1])
-    report = json.loads("\n".join(lines[:-2]))
+    lines = capsys.readouterr().out.rstrip("\n").splitlines()
+    names = ["batched_speedup_vs_dolly_pipeline", "fast_path_speedup_vs_dolly_pipeline",
+             "fast_path_vs_ctranslate2", "batch1_overhead_vs_dolly_pipeline"]
+    for line, name in zip(lines[-4:], names):
+        assert re.fullmatch(rf"{name}: \d+\.\d\d", line)
+    report = json.loads("\n".join(lines[:-4]))
     assert json.loads(path.read_text()) == report
     assert status == (0 if report["targets"]["met"] else 1)
-    assert lines[-2].endswith(f"{report['batched_speedup_vs_pipeline']:.2f}")
+    assert lines[-4].endswith(f"{report['batched_speedup_vs_dolly_pipeline']:.2f}")
+    assert report["rungs"] == list(cpu.RUNGS) and report["workload"]["questions"] == len(COMPARISON_QUESTIONS)
 
     (model,) = report["models"]
-    assert model["model_name"] == "tiny-dolly-small" and model["answers_identical"]
-    # The stock pipeline writes on past "### End" to max_new_tokens; told the end key, it stops
-    # where the helper stops.
-    helper_tokens = model["workload"]["helper"]["new_tokens"]
-    assert model["workload"]["pipeline"]["new_tokens"] == 64 * len(COMPARISON_QUESTIONS) > helper_tokens > 0
-    assert model["workload_vs_pipeline_stopping_at_end_key"]["pipeline"]["new_tokens"] == helper_tokens
-    assert model["one_prompt"]["pairs"] == len(COMPARISON_QUESTIONS)
-    for part in ("load", "workload", "one_prompt"):
-        assert model[part]["pipeline"]["seconds"] > 0 and model[part]["helper"]["seconds"] > 0
-    assert report["workload"]["questions"] == len(COMPARISON_QUESTIONS)
-    assert report["settings"]["repeats"] == 1 and report["targets"]["batched_speedup_at_least"] == 5.0
+    rungs = model["rungs"]
+    assert model["model_name"] == "tiny-dolly-small" and set(rungs) == set(cpu.RUNGS)
+    # Dolly's pipeline stops at ### End, as every rung but the stock pipeline does; the stock
+    # pipeline writes on to max_new_tokens after every answer.
+    stopped = rungs["dolly_pipeline"]["new_tokens"]
+    assert rungs["stock_pipeline"]["new_tokens"] == 64 * len(COMPARISON_QUESTIONS) > stopped > 0
+    for rung in cpu.RUNGS:
+        if rung not in ("stock_pipeline", "fast_path_int8"):
+            assert rungs[rung]["new_tokens"] == stopped, rung
+        assert rungs[rung]["seconds"] > 0 and rungs[rung]["tokens_per_second"] > 0
+    assert rungs["dolly_pipeline"]["speedup_vs_dolly_pipeline"] == 1.0
+    assert 0 <= model["int8_answers_identical_to_float32"] <= 1 and model["first_compiled_call_seconds"] > 0
+    assert report["targets"]["batched_speedup_vs_dolly_pipeline"] == {"at_least": 3.0}
+    assert report["targets"]["fast_path_vs_ctranslate2"] == {"at_most": 1.1}
+
+
+def test_ctranslate2_direct_answers_as_the_fast_path(one_thread):
+    from dolly_helpers import load_model
+
+    workload = cpu.Workload()
+    fast = load_model("tiny-dolly-medium", backend="ctranslate2")
+    assert cpu.ctranslate2_direct(fast, workload) == cpu._batched(fast, workload)
 
 
 @pytest.mark.parametrize(
@@ -73,6 +93,7 @@ def test_the_report_and_its_last_two_lines(tmp_path, capsys):
         (["cpu", "--models", "tiny-dolly-huge"], "unknown model 'tiny-dolly-huge'"),
         (["cpu", "--models", "dolly-v2-3b"], "the CPU benchmark runs the tiny models"),
         (["cpu", "--repeats", "0"], "--repeats must be at least 1, got 0"),
+        (["cpu", "--rungs", "warp_drive"], "unknown rung 'warp_drive'"),
         (["cpu", "--repeats", "many"], "invalid int value"),
         (["cpu", "--bogus"], "unrecognized arguments"),
         (["tpu"], "unknown benchmark 'tpu'"),

@@ -69,10 +69,10 @@ def test_a_killed_conversion_is_redone(cache, one_thread):
         model, "What is the capital of France?").response
 
 
-def test_int8_weights_are_a_quarter_of_float32(cache, one_thread):
+def test_int8_weights_are_about_a_quarter_of_float32(cache, one_thread):
     full = load_model("tiny-dolly-large", backend="ctranslate2")
     eight = load_model("tiny-dolly-large", backend="ctranslate2", compute_type="int8")
-    assert eight.compute_type == "int8" and eight.weights_gb == pytest.approx(full.weights_gb / 4)
+    assert eight.compute_type == "int8" and eight.weights_gb == pytest.approx(full.weights_gb / 4, rel=0.05)
     answers = generate(eight, INSTRUCTIONS, context=CONTEXTS, max_new_tokens=64)
     assert all(r.response and r.stop_reason in ("end_key", "max_new_tokens") for r in answers)
 

@@ -1,89 +1,95 @@
-"""The baseline: Dolly run the way the original article ran it, one prompt per pipeline call.
+"""The baselines: Dolly run the way its users ran it, one prompt per pipeline call.
 
-The article (APC tech blog, 2023) used a ``transformers`` text-generation pipeline and asked one
-question per call. Dolly's Hub repository ships its pipeline as remote code
-(``instruct_pipeline.py``); this book never runs remote code, so the baseline is the stock
-``transformers.pipeline("text-generation", ...)`` fed Dolly's own prompt text
-(:func:`dolly_helpers.build_prompt`), its answer cut out with
-:func:`dolly_helpers.prompt.extract_response`.
+The seed article called Dolly's own pipeline, ``pipeline(model="databricks/dolly-v2-12b",
+trust_remote_code=True)``: the ``InstructionTextGenerationPipeline`` of Dolly's Hub repository
+(``instruct_pipeline.py``). This book never runs remote code, so :class:`DollyPipeline` is that
+pipeline's behaviour written out here, a ``transformers.Pipeline`` that
 
-What it gets, so that the comparison with the helpers is fair:
+- builds Dolly's prompt (:func:`dolly_helpers.build_prompt`), one prompt per call;
+- finds ``### Response:`` and ``### End`` as the tokenizer's special tokens and tells
+  ``generate`` to stop at ``### End`` (``eos_token_id``), as Dolly's pipeline does;
+- decodes only the tokens between the response key and the end key, stripped.
 
-- the same weights (the model's local folder) in the same dtype, on the CPU, and no remote code;
-- greedy decoding (``do_sample=False``) and the same ``max_new_tokens``.
+It is the baseline of every speed ratio. :class:`StockPipeline`, the plain
+``pipeline("text-generation")`` fed the same prompt, is the second row: it stops only at the
+model's end-of-text, so it writes on past ``### End`` to ``max_new_tokens`` and the answer is
+cut out afterwards (:func:`dolly_helpers.prompt.extract_response`).
 
-How it stops is the one real difference, and the benchmark measures both ways:
-
-- as the stock pipeline does (:meth:`PipelineBaseline.build`): at the model's own end-of-text
-  token, from its generation config. Dolly's generation config names ``<|endoftext|>``, not
-  ``### End``, so the stock pipeline writes on past the answer (the prompt-echo and run-on
-  trouble of chapter 4) and the answer is cut out afterwards. This is the article's way without
-  its remote code, and the baseline of the headline speedup;
-- told Dolly's end key as well (:meth:`PipelineBaseline.stopping_at_end_key`), as Dolly's remote
-  pipeline does. Each call then does the same work as the helper's, which makes it the fair
-  baseline for the per-call overhead, and it shows how much of the speedup is batching alone.
+Both read the same local folder in the same dtype on the CPU, decode greedily and take the same
+``max_new_tokens`` as the helpers, so their answers can be compared with the helpers' exactly.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer, Pipeline, pipeline
 
-from ..prompt import END_KEY, build_prompt, extract_response
+from ..prompt import END_KEY, RESPONSE_KEY, build_prompt, extract_response
 from ..questions import Question
 from ..quiet import quiet
 
 
-@dataclass
-class PipelineBaseline:
-    """A stock text-generation pipeline and the generation settings every call passes it."""
+class DollyPipeline(Pipeline):
+    """Dolly's ``InstructionTextGenerationPipeline``, reimplemented without remote code."""
 
-    generator: object
-    stop_token_ids: list[int]
-    pad_token_id: int | None
-    max_new_tokens: int
+    def _sanitize_parameters(self, context: str | None = None, **generate_kwargs):
+        response_id, end_id = (self.tokenizer.convert_tokens_to_ids(key) for key in (RESPONSE_KEY, END_KEY))
+        unknown = self.tokenizer.unk_token_id
+        if response_id in (None, unknown) or end_id in (None, unknown):
+            raise ValueError("Dolly's pipeline needs a tuned model: its tokenizer has no ### Response: / ### End tokens")
+        generate_kwargs["eos_token_id"] = end_id
+        generate_kwargs.setdefault("pad_token_id", self.tokenizer.pad_token_id)
+        return {"context": context}, generate_kwargs, {"response_id": response_id, "end_id": end_id}
 
-    @classmethod
-    def build(cls, folder: str | Path, dtype: torch.dtype, max_new_tokens: int) -> PipelineBaseline:
-        """Construct the pipeline from a model's local folder: tokenizer and weights, on the CPU."""
-        from transformers import pipeline
+    def preprocess(self, instruction: str, context: str | None = None) -> dict:
+        return self.tokenizer(build_prompt(instruction, context), return_tensors="pt")
 
+    def _forward(self, model_inputs: dict, **generate_kwargs) -> dict:
         with quiet():
-            generator = pipeline(
-                "text-generation", model=str(folder), dtype=dtype, device="cpu", trust_remote_code=False
-            )
-        tokenizer = generator.tokenizer
-        stop_ids = [tokenizer.eos_token_id] if tokenizer.eos_token_id is not None else []
-        pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-        return cls(generator, stop_ids, pad_id, max_new_tokens)
+            sequence = self.model.generate(**model_inputs, **generate_kwargs)[0]
+        return {"sequence": sequence.cpu(), "prompt_tokens": model_inputs["input_ids"].shape[1]}
 
-    def stopping_at_end_key(self) -> PipelineBaseline:
-        """The same pipeline, told to stop at ``### End`` too, as Dolly's own pipeline does."""
-        end_id = self.generator.tokenizer.convert_tokens_to_ids(END_KEY)
-        if end_id in (None, self.generator.tokenizer.unk_token_id):
-            return self
-        return replace(self, stop_token_ids=[end_id, *self.stop_token_ids])
+    def postprocess(self, model_outputs: dict, response_id: int, end_id: int) -> dict:
+        sequence = model_outputs["sequence"].tolist()
+        start = sequence.index(response_id) + 1
+        end = sequence.index(end_id, start) if end_id in sequence[start:] else len(sequence)
+        return {
+            "generated_text": self.tokenizer.decode(sequence[start:end]).strip(),
+            "new_tokens": len(sequence) - model_outputs["prompt_tokens"],
+        }
 
-    def _call(self, question: Question, **options) -> list[dict]:
-        with quiet():
-            return self.generator(
-                build_prompt(question.instruction, question.context),
-                max_new_tokens=self.max_new_tokens,
-                do_sample=False,
-                skip_special_tokens=False,  # keep "### End" in the text, to cut the answer there
-                eos_token_id=self.stop_token_ids,
-                pad_token_id=self.pad_token_id,
-                **options,
-            )
 
-    def answer(self, question: Question) -> str:
-        """One pipeline call: Dolly's prompt in, the response cut at ``### End`` out."""
-        return extract_response(self._call(question)[0]["generated_text"])
+def dolly_pipeline(folder: str | Path, dtype: torch.dtype) -> DollyPipeline:
+    """Dolly's pipeline over a model's local folder, on the CPU."""
+    with quiet():
+        tokenizer = AutoTokenizer.from_pretrained(folder, padding_side="left")
+        model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype).eval()
+    return DollyPipeline(model=model, tokenizer=tokenizer, device="cpu")
 
-    def new_tokens(self, question: Question) -> int:
-        """How many tokens the pipeline writes for a question, its stop token included (untimed)."""
-        prompt = build_prompt(question.instruction, question.context)
-        prompt_length = len(self.generator.tokenizer(prompt, add_special_tokens=False)["input_ids"])
-        return len(self._call(question, return_tensors=True)[0]["generated_token_ids"]) - prompt_length
+
+def stock_pipeline(folder: str | Path, dtype: torch.dtype) -> Pipeline:
+    """The stock ``pipeline("text-generation")`` over a model's local folder, on the CPU."""
+    with quiet():
+        return pipeline("text-generation", model=str(folder), dtype=dtype, device="cpu", trust_remote_code=False)
+
+
+def ask_dolly_pipeline(generator: DollyPipeline, question: Question, max_new_tokens: int) -> tuple[str, int]:
+    """One call of Dolly's pipeline, greedy: the answer and how many tokens it wrote."""
+    with quiet():
+        output = generator(question.instruction, context=question.context,
+                           max_new_tokens=max_new_tokens, do_sample=False)
+    return output["generated_text"], output["new_tokens"]
+
+
+def ask_stock_pipeline(generator: Pipeline, question: Question, max_new_tokens: int) -> tuple[str, int]:
+    """One call of the stock pipeline, greedy: the answer cut at ``### End`` and the tokens it wrote."""
+    tokenizer = generator.tokenizer
+    prompt = build_prompt(question.instruction, question.context)
+    with quiet():
+        (output,) = generator(prompt, max_new_tokens=max_new_tokens, do_sample=False, return_tensors=True,
+                              pad_token_id=tokenizer.eos_token_id)
+    prompt_tokens = len(tokenizer(prompt)["input_ids"])
+    new_ids = output["generated_token_ids"][prompt_tokens:]
+    return extract_response(tokenizer.decode(new_ids)), len(new_ids)
