@@ -1,26 +1,52 @@
-"""The GPU benchmark: how fast Dolly's three sizes load and decode, on random weights.
+"""The GPU benchmark: Dolly's three sizes, loaded and answered each way the book teaches.
 
 Real Dolly weights cannot be fetched on the GPU machine, so each size is built with the exact
-dolly-v2-3b/7b/12b configuration and random weights, straight on the GPU in bfloat16, saved
-once as safetensors, and measured: load time and read bandwidth, weights memory, decode tokens/s
-at batch 1 and 8 against the bandwidth roofline (:mod:`dolly_helpers.gpus`), the plain
-``pipeline("text-generation")`` run alternately with it, and each optimization tried (SDPA,
-static KV cache with ``torch.compile``, CUDA graphs). Speed does not depend on the weights'
-values, only on their shape and number format, so these figures hold for the real Dolly.
+dolly-v2-3b/7b/12b configuration and random weights, on the GPU in bfloat16 (speed depends on
+shapes and number format, not on values), saved as safetensors, dropped from the page cache and
+loaded back. Then it climbs the CPU benchmark's ladder (:mod:`.gpu_ladder`): eight Dolly prompts,
+greedy, every answer ``--new-tokens`` long, answered by (1) ``dolly_pipeline``, Dolly's pipeline,
+one prompt per call, the baseline of every speedup; (2) ``stock_pipeline``, the stock
+``pipeline("text-generation")``, one per call; (3) ``generate_one``, the batch-1 decode
+set beside the bandwidth roofline (:func:`dolly_helpers.gpus.decode_roofline_tokens_per_s`);
+(4) ``generate_batched``, all eight in one call; (5) ``static_cache_compiled``, with
+``cache_implementation="static"`` and a ``CompileConfig``, so generate compiles its decoding step
+with CUDA graphs; (6) ``ctranslate2_direct``, where CTranslate2 is installed and sees a GPU.
 
-The JSON (``runs/gpu-benchmark.json``) is rewritten after every step, so a killed run keeps
-what it finished. ``--cpu-smoke`` runs the same code on a CPU at tiny shapes, for the tests.
-Run: ``python -m dolly_helpers.bench gpu``.
+Rungs 2 and 3 claim rung 1's answers exactly. Rungs 4 to 6 run other kernels, which round
+bfloat16 differently, and random weights leave the top tokens close, so on the GPU they count
+the answers that agree without claiming it; in float32 (the smoke run) they claim it too.
+Tokens/s count the new tokens of whole calls, each prompt's one forward pass included. Timing is
+``torch.utils.benchmark.Timer.blocked_autorange`` (median), peak memory ``max_memory_allocated``.
+
+The JSON (``runs/gpu-benchmark.json``) is rewritten after every step; a rerun keeps the sizes
+measured before with the same settings on the same device (``--force`` redoes them). Top level:
+``title``, ``device``, ``gpu_table_entry``, ``versions``, ``settings``, ``timing``, ``workdir``,
+``started_at``, ``elapsed_seconds`` and ``shapes``, one :class:`SizeResult` per size, with its
+``rungs`` (:class:`.gpu_ladder.RungResult`). Chapter 5 reads ``title`` and each shape's ``name``,
+``status``, ``weights_gb``, ``load`` (``seconds``, ``read_gb_per_s``), ``roofline_tokens_per_s``
+and ``best_batch1`` (``variant``, ``decode_tokens_per_s``, ``fraction_of_roofline``,
+``speedup_vs_pipeline``: the fastest one-prompt rung, against Dolly's pipeline).
+
+Time on an H200, from each step's expected cost (eager generate about 12 ms a token at batch 1,
+bound by Python, not memory, so each one-prompt rung takes two calls of 8 x 64 tokens, about 12 s;
+compiling 40 to 90 s a size; saving and loading 5.7, 13.8 and 23.7 GB at 1 to 2 GB/s): about
+120 s for 3b, 140 s for 7b and 180 s for 12b, with start-up about 460 s. CTranslate2, where it
+runs, adds a float32 conversion per size (a minute or more; 12b's needs about 55 GB of free disk).
+``--budget-seconds`` (540) skips a compile or CTranslate2 rung that would not leave each later
+size its essential steps and its compile rung, and a size that cannot fit. ``--cpu-smoke`` runs
+the same code on the CPU at 2-layer shapes in float32, in seconds.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import gc
 import json
 import os
 import platform
 import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -29,526 +55,392 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
+from transformers import AutoModelForCausalLM
 
-from ..gpus import GpuInfo, decode_roofline_tokens_per_s
+from ..cli import CommandLineError
+from ..gpus import GpuInfo, decode_roofline_tokens_per_s, get_gpu
 from ..models import DOLLY_MODELS, ModelSpec, get_spec
-from .gpu_decode import (
-    Runner,
-    fixed_length_prompts,
-    generate_runner,
-    graph_loop_runner,
-    measure_alternating,
-    pipeline_runner,
-)
-from .gpu_io import (
-    build_random_model,
-    device_memory_gb,
-    filesystem_of,
-    free_memory,
-    load_tokenizer,
-    one_line,
-    save_pickle,
-    save_safetensors,
-    timed,
-    timed_load,
-)
-from .gpu_results import (
-    BASELINE,
-    COMPILED_VARIANTS,
-    EAGER_ATTENTION,
-    PIPELINE,
-    BenchSettings,
-    Budget,
-    DecodeResult,
-    ShapeResult,
-    Variant,
-    find_gpu,
-    weights_gb,
-)
+from ..quiet import quiet
+from . import gpu_ladder as ladder
+from .gpu_ladder import BATCH_SIZE, RungResult, one_line
 
-NO_GPU_MESSAGE = "no CUDA GPU here: the GPU figures are pending; run this on a GPU machine"
-NO_GPU_EXIT_CODE = 3
 DEFAULT_JSON = Path("runs/gpu-benchmark.json")
-DEFAULT_WORKDIR = Path("/tmp/dolly-bench")
-#: The 12b target of the speed chapter: batch-1 decode at 75% of the roofline, twice the pipeline.
-TARGET_FRACTION_OF_ROOFLINE = 0.75
-TARGET_SPEEDUP_VS_PIPELINE = 2.0
+INSTRUCTIONS = [f"Describe item number {i} in a few words." for i in range(BATCH_SIZE)]
+COMPILE_RUNG, CTRANSLATE2_RUNG = "static_cache_compiled", "ctranslate2_direct"
+NO_GPU = "error: no CUDA GPU here: the GPU figures are pending (run this on a GPU machine, or pass --cpu-smoke)"
 
 
-# --- Settings from the command line ----------------------------------------------------------
+@dataclass(frozen=True)
+class Settings:
+    """One run's plan, from the command line."""
 
+    models: tuple[ModelSpec, ...]
+    new_tokens: int
+    min_run_time: float
+    budget_seconds: float
+    workdir: Path
+    json_path: Path
+    force: bool
+    smoke: bool
+    device: str  # "cuda", or "cpu" in the smoke run, in float32
+    dtype: torch.dtype
 
-def smoke_spec(spec: ModelSpec) -> ModelSpec:
-    """A 2-layer, 32-times-narrower copy of a Dolly shape (vocabulary kept) for the CPU smoke run."""
-    hidden = spec.hidden_size // 32
-    return dataclasses.replace(
-        spec, name=f"{spec.name}-smoke", num_layers=2, hidden_size=hidden,
-        num_heads=spec.num_heads // 16, intermediate_size=4 * hidden,
-    )
-
-
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m dolly_helpers.bench gpu",
-        description="Load and decode benchmark of Dolly's three shapes on random weights.",
-    )
-    parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR,
-                        help="scratch folder for the saved weights (default: %(default)s)")
-    parser.add_argument("--json", type=Path, default=None,
-                        help=f"where to write the results (default: {DEFAULT_JSON}; "
-                             "with --cpu-smoke: <workdir>/gpu-benchmark-smoke.json)")
-    parser.add_argument("--budget-seconds", type=float, default=540.0,
-                        help="skip what is left after this many seconds (default: %(default)s)")
-    parser.add_argument("--shapes", nargs="+", choices=DOLLY_MODELS, default=list(DOLLY_MODELS),
-                        help="Dolly shapes to measure, in order (default: all three)")
-    parser.add_argument("--prompt-tokens", type=int, default=None, help="default 128 (smoke: 16)")
-    parser.add_argument("--new-tokens", type=int, default=None, help="default 128 (smoke: 8)")
-    parser.add_argument("--rounds", type=int, default=None,
-                        help="timed rounds per phase (default 3; smoke: 2)")
-    parser.add_argument("--bin-compare", nargs="*", default=None,
-                        help="shapes whose pytorch_model.bin load is timed too (default: dolly-v2-3b)")
-    parser.add_argument("--keep-weights", action="store_true", help="keep the saved weights after a shape")
-    parser.add_argument("--cpu-smoke", action="store_true",
-                        help="run the same steps on the CPU with 2-layer shapes, in float32")
-    return parser.parse_args(argv)
-
-
-def settings_from(args: argparse.Namespace) -> BenchSettings:
-    """Turn parsed arguments into settings; the smoke run scales everything down."""
-    specs = tuple(get_spec(name) for name in args.shapes)
-    smoke = args.cpu_smoke
-    if smoke:
-        specs = tuple(smoke_spec(spec) for spec in specs)
-        device, dtype = "cpu", torch.float32
-    else:
-        device = "cuda"
-        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    bin_compare = args.bin_compare if args.bin_compare is not None else ["dolly-v2-3b"]
-    if smoke:
-        bin_compare = [f"{name}-smoke" for name in bin_compare]
-    json_path = args.json or (args.workdir / "gpu-benchmark-smoke.json" if smoke else DEFAULT_JSON)
-    return BenchSettings(
-        shapes=specs, device=device, dtype=dtype, workdir=args.workdir, json_path=json_path,
-        budget_seconds=args.budget_seconds,
-        prompt_tokens=args.prompt_tokens or (16 if smoke else 128),
-        new_tokens=args.new_tokens or (8 if smoke else 128),
-        rounds=args.rounds or (2 if smoke else 3),
-        bin_compare=tuple(bin_compare), keep_weights=args.keep_weights, smoke=smoke,
-    )
-
-
-# --- One shape, step by step -----------------------------------------------------------------
+    def workload(self) -> dict:
+        """What the figures depend on: a rerun resumes only when this is unchanged."""
+        return {"dtype": str(self.dtype).removeprefix("torch."), "new_tokens": self.new_tokens,
+                "instructions": INSTRUCTIONS, "decoding": "greedy, fixed length", "smoke": self.smoke,
+                "tokenizer": "tiny-dolly-large's, with placeholders up to Dolly's vocabulary size"}
 
 
 @dataclass
-class RunState:
-    """What one shape passes on to the next: the variant that won, and how long compiling took."""
+class SizeResult:
+    """Everything measured on one Dolly size."""
 
-    chosen: Variant | None = None
-    chosen_on: str | None = None
-    compile_seconds: list[float] = field(default_factory=list)
-
-    def compile_estimate(self, smoke: bool) -> float:
-        """Seconds one compiled variant's warm-up should take: the slowest seen, else a guess."""
-        return max(self.compile_seconds, default=5.0 if smoke else 60.0)
-
-
-def shape_weight(spec: ModelSpec, dtype: torch.dtype) -> float:
-    """A shape's expected share of the run: its GB of weights plus 10 for the fixed costs."""
-    return weights_gb(spec.n_params, dtype) + 10.0
-
-
-class ShapeRun:
-    """Measure one shape: build, save, load, then the decode phases the budget allows.
-
-    Essential steps run while the whole budget lasts: the load, batch 1 plain, eager attention
-    and compiled variants, batch 8 plain, and the .bin comparison where asked. The optional
-    step, batch 8 compiled, must also end by this shape's deadline (its fair share of what is
-    left), so that the larger shapes after it still get their essential steps.
-    """
-
-    def __init__(self, spec: ModelSpec, settings: BenchSettings, budget: Budget, gpu: GpuInfo | None,
-                 tokenizer, state: RunState, deadline: float, on_step: Callable[[], None]):
-        self.spec, self.settings, self.budget, self.gpu = spec, settings, budget, gpu
-        self.tokenizer, self.state, self.deadline, self.on_step = tokenizer, state, deadline, on_step
-        self.folder = settings.workdir / spec.name
-        self.model = None
-        self.baseline_tokens: dict[int, torch.Tensor] = {}
-        self.result = _shape_result(spec, settings, "running")
-
-    def run(self) -> ShapeResult:
-        started = time.perf_counter()
-        try:
-            self._prepare()
-            self._batch_phases(1, explore=self.state.chosen is None)
-            self._batch_phases(8, explore=False)
-            self._compare_bin()
-            self.result.status = "measured"
-        except Exception as error:  # keep going past a failed shape
-            self.result.status, self.result.reason = "failed", one_line(error)
-            print(f"  failed: {self.result.reason}", flush=True)
-        finally:
-            self._clean_up()
-            self.result.seconds = time.perf_counter() - started
-        for step in self.result.skipped_steps:
-            print(f"  skipped {step}", flush=True)
-        return self.result
-
-    def _prepare(self) -> None:
-        s, r = self.settings, self.result
-        r.build_seconds, model = timed(
-            s.device, lambda: build_random_model(self.spec, self.tokenizer, s.dtype, s.device)
-        )
-        r.save_seconds, r.saved_bytes = timed(
-            s.device, lambda: save_safetensors(model, self.tokenizer, self.folder)
-        )
-        del model
-        free_memory(s.device)
-        memory_before = device_memory_gb(s.device)
-        self.model, r.load = timed_load(self.folder, s.dtype, s.device, "safetensors")
-        if memory_before is not None:
-            r.device_memory_gb = device_memory_gb(s.device) - memory_before
-        r.weights_gb = weights_gb(sum(p.numel() for p in self.model.parameters()), s.dtype)
-        if self.gpu is not None:
-            r.roofline_tokens_per_s = decode_roofline_tokens_per_s(r.weights_gb, self.gpu)
-        print(f"  built in {r.build_seconds:.1f} s, saved {r.saved_bytes / 1e9:.2f} GB in "
-              f"{r.save_seconds:.1f} s, loaded in {r.load.seconds:.1f} s "
-              f"({r.load.read_gb_per_s:.2f} GB/s, page cache {r.load.page_cache})", flush=True)
-        self.on_step()
-
-    def _batch_phases(self, batch_size: int, explore: bool) -> None:
-        """Plain generate against the pipeline, then the compiled variants against the pipeline."""
-        if batch_size not in self.settings.batch_sizes:
-            return
-        if not self.budget.allows():
-            self.result.skipped_steps.append(f"batch {batch_size}: budget spent")
-            return
-        s = self.settings
-        prompts, inputs = self._inputs(batch_size)
-        pipe = pipeline_runner(self.model, self.tokenizer, prompts)
-        base = generate_runner(self.model, inputs, BASELINE, s.smoke)
-        results, tokens = measure_alternating(
-            {BASELINE.name: base, PIPELINE.name: pipe}, s, batch_size, f"batch{batch_size}-plain"
-        )
-        if tokens.get(BASELINE.name) is not None:
-            self.baseline_tokens[batch_size] = tokens[BASELINE.name]
-        self._record(results)
-        if explore:  # SDPA (the default) against the eager attention it replaced
-            self._uncompiled_phase(batch_size, EAGER_ATTENTION, inputs)
-        compiled = list(COMPILED_VARIANTS) if explore else [self.state.chosen] if self.state.chosen else []
-        for variant in compiled:
-            if not variant.compiled:
-                continue
-            if not self._fits(self._estimate(variant), optional=batch_size != 1):
-                self.result.skipped_steps.append(f"batch {batch_size} {variant.name}: budget")
-                continue
-            self._compiled_phase(batch_size, variant, inputs, pipe)
-        if batch_size == 1:
-            self._choose_best()
-
-    def _compiled_phase(self, batch_size: int, variant: Variant, inputs: dict, pipe: Runner) -> None:
-        s = self.settings
-        self._reset_compiled()
-        runner = self._runner(variant, inputs)
-        results, _ = measure_alternating(
-            {variant.name: runner, PIPELINE.name: pipe}, s, batch_size,
-            f"batch{batch_size}-{variant.name}", self.baseline_tokens.get(batch_size),
-        )
-        measured = results[0]
-        if measured.error is None and measured.warmup_seconds is not None:
-            self.state.compile_seconds.append(measured.warmup_seconds)
-        self._record(results)
-        self._reset_compiled()
-
-    def _uncompiled_phase(self, batch_size: int, variant: Variant, inputs: dict) -> None:
-        """An uncompiled variant (eager attention), timed against plain generate."""
-        if not self._fits(self._estimate(variant), optional=False):
-            self.result.skipped_steps.append(f"batch {batch_size} {variant.name}: budget")
-            return
-        runners = {BASELINE.name: generate_runner(self.model, inputs, BASELINE, self.settings.smoke),
-                   variant.name: generate_runner(self.model, inputs, variant, self.settings.smoke)}
-        results, _ = measure_alternating(
-            runners, self.settings, batch_size, f"batch{batch_size}-{variant.name}",
-            self.baseline_tokens.get(batch_size),
-        )
-        self._record(results)
-
-    def _fits(self, estimate: float, optional: bool) -> bool:
-        if not self.budget.allows(estimate):
-            return False
-        return not optional or self.budget.elapsed() + estimate <= self.deadline
-
-    def _estimate(self, variant: Variant) -> float:
-        """Seconds a phase should take: a compile (if any) plus the slowest phase so far."""
-        phases: dict[str, float] = {}
-        for r in self.result.decode:
-            phases[r.phase] = phases.get(r.phase, 0.0) + sum(r.full_seconds) + sum(r.prefill_seconds)
-        compile_seconds = self.state.compile_estimate(self.settings.smoke) if variant.compiled else 0.0
-        return compile_seconds + max(phases.values(), default=0.0)
-
-    def _inputs(self, batch_size: int) -> tuple[list[str], dict]:
-        prompts = fixed_length_prompts(self.tokenizer, batch_size, self.settings.prompt_tokens)
-        inputs = self.tokenizer(prompts, return_tensors="pt", padding=True).to(self.settings.device)
-        return prompts, dict(inputs)
-
-    def _runner(self, variant: Variant, inputs: dict) -> Runner:
-        s = self.settings
-        if variant.kind == "graph-loop":
-            return graph_loop_runner(self.model, inputs, s.prompt_tokens + s.new_tokens, s.smoke)
-        return generate_runner(self.model, inputs, variant, s.smoke)
-
-    def _reset_compiled(self) -> None:
-        """Forget compiled graphs, so variants never share (or evict) each other's."""
-        if hasattr(self.model, "_compiled_call"):
-            del self.model._compiled_call
-        torch._dynamo.reset()
-        free_memory(self.settings.device)
-
-    def _record(self, results: list[DecodeResult]) -> None:
-        roofline = self.result.roofline_tokens_per_s
-        for result in results:
-            if result.batch_size == 1 and result.decode_tokens_per_s and roofline:
-                result.fraction_of_roofline = result.decode_tokens_per_s / roofline
-        self.result.decode.extend(results)
-        print(f"  {results[0].phase}: " + ", ".join(_describe(r) for r in results), flush=True)
-        self.on_step()
-
-    def _choose_best(self) -> None:
-        """Pick the fastest batch-1 variant; the first shape's choice is kept for the others."""
-        candidates = [r for r in self.result.decode
-                      if r.batch_size == 1 and r.variant != PIPELINE.name and r.decode_tokens_per_s]
-        if not candidates:
-            return
-        best = max(candidates, key=lambda r: r.decode_tokens_per_s)
-        self.result.best_batch1 = {
-            "variant": best.variant,
-            "decode_tokens_per_s": best.decode_tokens_per_s,
-            "fraction_of_roofline": best.fraction_of_roofline,
-            "speedup_vs_pipeline": best.speedup_vs_pipeline,
-            "meets_target": _meets_target(best),
-        }
-        if self.state.chosen is None:
-            by_name = {v.name: v for v in (BASELINE, *COMPILED_VARIANTS)}
-            self.state.chosen = by_name.get(best.variant, BASELINE)
-            self.state.chosen_on = self.spec.name
-
-    def _compare_bin(self) -> None:
-        """Time loading Dolly's published format (one pickle) against the safetensors copy."""
-        s = self.settings
-        if self.spec.name not in s.bin_compare:
-            return
-        estimate = 3 * self.result.load.seconds + (self.result.save_seconds or 0.0)
-        if not self.budget.allows(estimate):
-            self.result.skipped_steps.append("bin vs safetensors: budget")
-            return
-        bin_folder = self.folder.with_name(self.folder.name + "-bin")
-        save_seconds, _ = timed(s.device, lambda: save_pickle(self.model, self.tokenizer, bin_folder))
-        self.model = None
-        free_memory(s.device)
-        loads = {}
-        for fmt, folder in (("bin", bin_folder), ("safetensors", self.folder)):
-            model, loads[fmt] = timed_load(folder, s.dtype, s.device, fmt)
-            del model
-            free_memory(s.device)
-        self.result.bin_vs_safetensors = {
-            "bin": loads["bin"], "safetensors": loads["safetensors"],
-            "bin_save_seconds": save_seconds,
-            "speedup": loads["bin"].seconds / loads["safetensors"].seconds,
-        }
-        print(f"  pytorch_model.bin loads in {loads['bin'].seconds:.2f} s, safetensors in "
-              f"{loads['safetensors'].seconds:.2f} s", flush=True)
-        self.on_step()
-
-    def _clean_up(self) -> None:
-        self.model = None
-        torch._dynamo.reset()
-        free_memory(self.settings.device)
-        if not self.settings.keep_weights:
-            shutil.rmtree(self.folder, ignore_errors=True)
-            shutil.rmtree(self.folder.with_name(self.folder.name + "-bin"), ignore_errors=True)
+    name: str
+    n_params: int
+    config: dict  # num_layers, hidden_size, num_heads, intermediate_size, vocab_size
+    status: str = "running"  # then measured, failed or skipped
+    reason: str | None = None
+    weights_gb: float | None = None
+    device_memory_gb: float | None = None  # what loading added to torch.cuda.memory_allocated
+    roofline_tokens_per_s: float | None = None
+    build_seconds: float | None = None
+    save_seconds: float | None = None  # safetensors written and flushed to the disk
+    load: dict | None = None
+    rungs: list[RungResult] = field(default_factory=list)
+    best_batch1: dict | None = None
+    seconds: float | None = None
 
 
-def _describe(result: DecodeResult) -> str:
-    """"generate 41.3 tokens/s" or "generate failed: ...", for the progress lines."""
-    if result.error is not None:
-        return f"{result.variant} failed: {result.error}"
-    return f"{result.variant} {_num(result.decode_tokens_per_s, 1)} tokens/s"
+def smoke_spec(spec: ModelSpec) -> ModelSpec:
+    """A 2-layer, 32-times-narrower copy of a Dolly shape (vocabulary kept), for the smoke run."""
+    hidden = spec.hidden_size // 32
+    return dataclasses.replace(spec, name=f"{spec.name}-smoke", num_layers=2, hidden_size=hidden,
+                               num_heads=spec.num_heads // 16, intermediate_size=4 * hidden)
 
 
-def _meets_target(result: DecodeResult) -> bool | None:
-    if result.fraction_of_roofline is None or result.speedup_vs_pipeline is None:
-        return None
-    return (result.fraction_of_roofline >= TARGET_FRACTION_OF_ROOFLINE
-            and result.speedup_vs_pipeline >= TARGET_SPEEDUP_VS_PIPELINE)
+def free_memory() -> None:
+    """Wait for the device, then give back what dropped models and compiled graphs held."""
+    torch.compiler.reset()
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+        torch.cuda.empty_cache()
 
 
-def _shape_result(
-    spec: ModelSpec, settings: BenchSettings, status: str, reason: str | None = None
-) -> ShapeResult:
-    return ShapeResult(
-        name=spec.name, status=status, reason=reason, num_layers=spec.num_layers,
-        hidden_size=spec.hidden_size, num_heads=spec.num_heads,
-        intermediate_size=spec.intermediate_size, vocab_size=spec.vocab_size,
-        n_params=spec.n_params, dtype=str(settings.dtype).removeprefix("torch."),
-    )
-
-
-# --- The whole run ---------------------------------------------------------------------------
-
-
-def device_name(settings: BenchSettings) -> str:
-    if settings.device.startswith("cuda"):
-        return torch.cuda.get_device_name(0)
-    return f"CPU ({platform.machine()}), smoke run"
-
-
-def report_header(settings: BenchSettings, name: str, gpu: GpuInfo | None) -> dict:
-    """The JSON's first fields: where and with what the numbers were made."""
+def report_header(settings: Settings, gpu: GpuInfo | None) -> dict:
+    """The JSON's first fields: where and with what the figures were made."""
     import transformers
 
+    device = f"CPU ({platform.machine()}), smoke run" if settings.smoke else torch.cuda.get_device_name(0)
+    filesystem = subprocess.run(["stat", "-f", "-c", "%T", str(settings.workdir)], capture_output=True, text=True)
     return {
-        "title": f"measured on {name}, random weights of the exact shape",
-        "device": name,
+        "title": f"measured on {device}, random weights of the exact shape", "device": device,
         "gpu_table_entry": dataclasses.asdict(gpu) if gpu else None,
-        "roofline": "batch-1 decode tokens/s <= memory bandwidth / bytes of weights",
-        "versions": {
-            "python": platform.python_version(), "torch": torch.__version__,
-            "transformers": transformers.__version__, "cuda": torch.version.cuda,
-        },
-        "settings": {
-            "dtype": str(settings.dtype).removeprefix("torch."), "prompt_tokens": settings.prompt_tokens,
-            "new_tokens": settings.new_tokens, "batch_sizes": list(settings.batch_sizes),
-            "rounds": settings.rounds, "decoding": "greedy, end tokens ignored (fixed length)",
-            "tokenizer": "the book's tiny-dolly-large tokenizer (Dolly's cannot be downloaded)",
-            "budget_seconds": settings.budget_seconds, "smoke": settings.smoke,
-        },
-        "workdir": {"path": str(settings.workdir), "filesystem": filesystem_of(settings.workdir)},
+        "versions": {"python": platform.python_version(), "torch": torch.__version__,
+                     "transformers": transformers.__version__, "cuda": torch.version.cuda},
+        "settings": settings.workload(),
+        "timing": {"timer": "torch.utils.benchmark.Timer.blocked_autorange, median",
+                   "min_run_time": settings.min_run_time, "budget_seconds": settings.budget_seconds},
+        "workdir": {"path": str(settings.workdir), "filesystem": filesystem.stdout.strip() or "unknown"},
         "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "targets": {"shape": "dolly-v2-12b", "batch": 1,
-                    "fraction_of_roofline": TARGET_FRACTION_OF_ROOFLINE,
-                    "speedup_vs_pipeline": TARGET_SPEEDUP_VS_PIPELINE},
     }
 
 
-def write_report(path: Path, report: dict) -> None:
-    """Write the JSON atomically: a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(_jsonable(report), indent=2) + "\n")
-    os.replace(partial, path)
+def as_json(report: dict) -> str:
+    """The report as JSON text, its dataclasses as objects."""
+    return json.dumps(report, indent=2, default=dataclasses.asdict)
 
 
-def _jsonable(value):
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return _jsonable(dataclasses.asdict(value))
-    if isinstance(value, dict):
-        return {key: _jsonable(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(item) for item in value]
-    if isinstance(value, float):
-        return float(f"{value:.6g}")
-    if isinstance(value, (torch.dtype, Path)):
-        return str(value)
-    return value
+def weights_gb(specs: Sequence[ModelSpec], dtype: torch.dtype) -> float:
+    """The sizes' weights in GB (1e9 bytes) in ``dtype``: what one batch-1 decode step reads."""
+    return sum(spec.n_params for spec in specs) * dtype.itemsize / 1e9
 
 
-def run_benchmark(settings: BenchSettings, budget: Budget | None = None) -> dict:
-    """Measure every shape in order, rewriting the JSON after each step; return the report."""
-    budget = budget or Budget(settings.budget_seconds)
-    name = device_name(settings)
-    gpu = find_gpu(name) if settings.device.startswith("cuda") else None
-    report = report_header(settings, name, gpu)
-    report["shapes"] = shapes = []
-    state = RunState()
+class Benchmark:
+    """One run: every size in order, within a time budget, the JSON rewritten after each step."""
 
-    def save() -> None:
-        report["elapsed_seconds"] = budget.elapsed()
-        report["chosen_variant"] = state.chosen.name if state.chosen else None
-        report["chosen_on"] = state.chosen_on
-        write_report(settings.json_path, report)
+    def __init__(self, settings: Settings):
+        self.settings, self.started = settings, time.perf_counter()
+        try:  # the dolly_helpers.gpus entry of this GPU: its bandwidth gives the roofline
+            self.gpu = None if settings.smoke else get_gpu(torch.cuda.get_device_name(0))
+        except ValueError:
+            self.gpu = None
+        self.report = report_header(settings, self.gpu)
+        self.tokenizer = ladder.load_tokenizer(settings.models[0].vocab_size)
+        self.essential_seconds_per_gb = 0.0  # building, saving, loading and rungs 1 to 4, so far
+        self.rung_seconds: dict[str, tuple[float, float]] = {}  # each rung's last seconds and weights GB
+        self.reference: ladder.Answers | None = None  # this size's answers from Dolly's pipeline
 
-    settings.workdir.mkdir(parents=True, exist_ok=True)
-    tokenizer = load_tokenizer()
-    for index, spec in enumerate(settings.shapes):
-        if not budget.allows():
-            reason = f"budget of {settings.budget_seconds:.0f} s spent"
-            shapes.append(_shape_result(spec, settings, "skipped", reason))
-            print(f"{spec.name}: skipped, {reason}", flush=True)
-            save()
-            continue
-        print(f"{spec.name}: measuring ({budget.elapsed():.0f} s elapsed)", flush=True)
-        deadline = _deadline(settings, budget, settings.shapes[index:])
-        shape_run = ShapeRun(spec, settings, budget, gpu, tokenizer, state, deadline, save)
-        shapes.append(shape_run.result)
-        shape_run.run()
-        save()
-    return report
+    def left(self) -> float:
+        return self.settings.budget_seconds - (time.perf_counter() - self.started)
+
+    def save(self) -> None:
+        """Rewrite the JSON, atomically: a reader never sees half a file."""
+        self.report["elapsed_seconds"] = time.perf_counter() - self.started
+        path = self.settings.json_path
+        path.with_name(path.name + ".partial").write_text(as_json(self.report) + "\n")
+        os.replace(path.with_name(path.name + ".partial"), path)
+
+    def finished_sizes(self) -> dict[str, dict]:
+        """The sizes an earlier run measured with the same settings on the same device, by name."""
+        try:
+            earlier = json.loads(self.settings.json_path.read_text())
+        except (OSError, ValueError):
+            return {}
+        same = (earlier.get("device"), earlier.get("settings")) == (self.report["device"], self.report["settings"])
+        if self.settings.force or not same:
+            return {}
+        return {shape["name"]: shape for shape in earlier.get("shapes", []) if shape.get("status") == "measured"}
+
+    def run(self) -> dict:
+        """Measure every size not measured before; return the report as plain JSON values."""
+        finished, models = self.finished_sizes(), self.settings.models
+        names = [spec.name for spec in models]
+        self.report["shapes"] = shapes = [shape for name, shape in finished.items() if name not in names]
+        self.settings.json_path.parent.mkdir(parents=True, exist_ok=True)
+        for index, spec in enumerate(models):
+            if spec.name in finished:
+                print(f"{spec.name}: measured before, kept (--force measures it again)", flush=True)
+                shapes.append(finished[spec.name])
+                continue
+            config = {key: getattr(spec, key) for key in ("num_layers", "hidden_size", "num_heads",
+                                                          "intermediate_size", "vocab_size")}
+            shapes.append(result := SizeResult(spec.name, spec.n_params, config))
+            if self.left() <= self.essential_seconds_per_gb * weights_gb([spec], self.settings.dtype):
+                result.status, result.reason = "skipped", f"time budget: {self.left():.0f} s left"
+            else:
+                print(f"{spec.name}: measuring ({time.perf_counter() - self.started:.0f} s elapsed)", flush=True)
+                self.measure_size(result, spec, later=models[index + 1 :])
+            print(f"{spec.name}: {result.status}" + (f" ({result.reason})" if result.reason else ""), flush=True)
+            self.save()
+        return json.loads(as_json(self.report))
+
+    def measure_size(self, result: SizeResult, spec: ModelSpec, later: Sequence[ModelSpec]) -> None:
+        """Build, save and load one size, then climb the ladder; a failure is recorded, not raised."""
+        started, s = time.perf_counter(), self.settings
+        folder = s.workdir / spec.name
+        try:
+            from ..tiny.train import neox_config
+
+            torch.manual_seed(0)
+            with quiet(), torch.device(s.device):  # random weights made where they will live
+                model = AutoModelForCausalLM.from_config(neox_config(spec, self.tokenizer), dtype=s.dtype).eval()
+            free_memory()
+            result.build_seconds = time.perf_counter() - started
+            model = self.save_and_load(model, result, folder)
+            result.weights_gb = sum(p.numel() * p.element_size() for p in model.parameters()) / 1e9
+            if self.gpu is not None:
+                result.roofline_tokens_per_s = decode_roofline_tokens_per_s(result.weights_gb, self.gpu)
+            self.save()
+            workload = ladder.Workload(model, self.tokenizer, s.device, s.new_tokens, INSTRUCTIONS)
+            del model
+            self.climb_ladder(result, workload, folder, later, started)
+            result.status = "measured"
+        except Exception as error:  # keep going past a failed size
+            result.status, result.reason = "failed", one_line(error)
+        finally:
+            workload = None
+            free_memory()
+            shutil.rmtree(folder, ignore_errors=True)
+            shutil.rmtree(s.workdir / "ctranslate2", ignore_errors=True)
+            result.seconds = time.perf_counter() - started
+
+    def save_and_load(self, model: torch.nn.Module, result: SizeResult, folder: Path) -> torch.nn.Module:
+        """Save as safetensors, drop the model, and time loading it back from disk, as a reader would."""
+        started = time.perf_counter()
+        with quiet():
+            model.save_pretrained(folder)
+            self.tokenizer.save_pretrained(folder)
+        for file in folder.iterdir():  # on the disk and out of the page cache: the load reads the disk
+            descriptor = os.open(file, os.O_RDONLY)
+            os.fsync(descriptor)
+            if hasattr(os, "posix_fadvise"):
+                os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_DONTNEED)
+            os.close(descriptor)
+        result.save_seconds = time.perf_counter() - started
+        del model
+        free_memory()
+        before = torch.cuda.memory_allocated() if torch.cuda.is_available() else 0
+        started = time.perf_counter()
+        with quiet():
+            model = AutoModelForCausalLM.from_pretrained(folder, dtype=self.settings.dtype,
+                                                         device_map=self.settings.device)
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        seconds = time.perf_counter() - started
+        size = sum(file.stat().st_size for file in folder.glob("*.safetensors"))
+        result.load = {"seconds": seconds, "bytes": size, "read_gb_per_s": size / seconds / 1e9,
+                       "page_cache": "dropped" if hasattr(os, "posix_fadvise") else "warm"}
+        if torch.cuda.is_available():
+            result.device_memory_gb = (torch.cuda.memory_allocated() - before) / 1e9
+        return model.eval()
+
+    def climb_ladder(self, result: SizeResult, w: ladder.Workload, folder: Path, later: Sequence[ModelSpec],
+                     started: float) -> None:
+        """The six rungs in order, each timed, checked against the first and saved as it ends."""
+        s, exact = self.settings, self.settings.dtype == torch.float32
+        static = {"cache_implementation": "static", "compile_config": ladder.compile_config(s.smoke)}
+        rungs = [
+            ("dolly_pipeline", 1, lambda: ladder.dolly_pipeline_rung(w), True),
+            ("stock_pipeline", 1, lambda: ladder.stock_pipeline_rung(w), True),
+            ("generate_one", 1, lambda: ladder.generate_rung(w, 1), True),
+            ("generate_batched", BATCH_SIZE, lambda: ladder.generate_rung(w, BATCH_SIZE), exact),
+            (COMPILE_RUNG, BATCH_SIZE, lambda: ladder.generate_rung(w, BATCH_SIZE, **static), exact),
+            (CTRANSLATE2_RUNG, BATCH_SIZE, lambda: ladder.ctranslate2_rung(w, folder, s.workdir, s.smoke), exact),
+        ]
+        for name, batch_size, build, claims in rungs:
+            result.rungs.append(rung := RungResult(name, batch_size, claims))
+            if name == COMPILE_RUNG:  # the essential steps are done: what later sizes will need
+                self.essential_seconds_per_gb = (time.perf_counter() - started) / result.weights_gb
+            rung.skipped = self.skip_reason(rung, result, later)
+            if not rung.skipped:
+                self.measure_rung(rung, build, result, w.model)
+            print(f"  {describe(rung)}", flush=True)
+            self.save()
+        result.best_batch1 = best_batch1(result)
+
+    def skip_reason(self, rung: RungResult, result: SizeResult, later: Sequence[ModelSpec]) -> str | None:
+        """Why an optional rung is skipped: no CTranslate2 here, or too little time for the later sizes.
+
+        An optional rung must end in time (its last time; CTranslate2's scaled by the weights it
+        converts) and leave each later size its essential steps and its compile rung.
+        """
+        s = self.settings
+        if rung.name == CTRANSLATE2_RUNG:
+            if reason := ladder.ctranslate2_skip(result.n_params, s.workdir, s.smoke):
+                return reason
+        elif rung.name != COMPILE_RUNG:
+            return None
+        seconds, gb = self.rung_seconds.get(rung.name, (0.0, result.weights_gb))
+        own = seconds * (result.weights_gb / gb if rung.name == CTRANSLATE2_RUNG else 1.0)
+        later_compiles = self.rung_seconds.get(COMPILE_RUNG, (0.0, 0.0))[0] * len(later)
+        needed = 1.25 * (own + later_compiles) + self.essential_seconds_per_gb * weights_gb(later, s.dtype)
+        if self.left() < needed:
+            return f"skipped: time budget ({self.left():.0f} s left, {needed:.0f} s needed)"
+        return None
+
+    def measure_rung(self, rung: RungResult, build: Callable, result: SizeResult, model: torch.nn.Module) -> None:
+        """Time one rung and check its answers against the first rung's."""
+        started, first = time.perf_counter(), result.rungs[0]
+        answers = ladder.measure_rung(rung, build, self.settings.min_run_time)
+        self.rung_seconds[rung.name] = (time.perf_counter() - started, result.weights_gb)
+        self.reference = answers if rung is first else self.reference
+        ladder.check_answers(rung, answers, self.reference, self.settings.new_tokens)
+        if first.seconds and rung.seconds:
+            rung.speedup_vs_dolly_pipeline = first.seconds / rung.seconds
+        if rung.name == COMPILE_RUNG and rung.error is None:
+            rung.compiled = hasattr(model, "_compiled_call")  # generate sets it when it compiles
+            rung.error = None if rung.compiled else "generate did not compile: transformers found no compilable setup"
 
 
-def _deadline(settings: BenchSettings, budget: Budget, remaining: Sequence[ModelSpec]) -> float:
-    """When this shape's optional steps must end: its weighted share of the time left."""
-    weights = [shape_weight(spec, settings.dtype) for spec in remaining]
-    return budget.elapsed() + budget.left() * weights[0] / sum(weights)
+def best_batch1(result: SizeResult) -> dict | None:
+    """The fastest one-prompt-per-call rung, beside the roofline and Dolly's pipeline."""
+    rungs = [rung for rung in result.rungs if rung.batch_size == 1 and rung.tokens_per_s]
+    if not rungs:
+        return None
+    best, roofline = max(rungs, key=lambda rung: rung.tokens_per_s), result.roofline_tokens_per_s
+    return {"variant": best.name, "decode_tokens_per_s": best.tokens_per_s,
+            "fraction_of_roofline": best.tokens_per_s / roofline if roofline else None,
+            "speedup_vs_pipeline": best.speedup_vs_dolly_pipeline}
 
 
-def format_summary(report: dict) -> str:
-    """A short table of the headline numbers, printed last."""
-    lines = [report["title"],
-             "decode tokens/s; b1 = batch 1, b8 = batch 8 (all sequences together); "
-             "x pipe = against the pipeline timed alternately with the best variant",
-             f"{'shape':<22}{'status':<10}{'load s':>8}{'GB/s':>7}{'weights GB':>12}{'roofline':>10}"
-             f"{'b1 pipe':>9}{'b1 best':>9}{'of roof':>9}{'x pipe':>8}{'b8 pipe':>9}{'b8 best':>9}"
-             "  b1 best variant"]
+def describe(rung: RungResult) -> str:
+    """One progress line: the rung's speed and its answers against the first rung's, or why none."""
+    if rung.skipped or rung.seconds is None:
+        return f"{rung.name}: {rung.skipped or 'failed: ' + str(rung.error)}"
+    check = {True: "identical answers", False: "ANSWERS DIFFER", None: f"{rung.same_answers} answers the same"}
+    speedup = f", {rung.speedup_vs_dolly_pipeline:.2f}x Dolly's pipeline" if rung.speedup_vs_dolly_pipeline else ""
+    return f"{rung.name}: {rung.tokens_per_s:.1f} tokens/s{speedup}, {check[rung.identical]}" + (
+        f" ({rung.error})" if rung.error else "")
+
+
+def summary_lines(report: dict) -> list[str]:
+    """Per size: batch-1 decode against the roofline, the best batched rung against Dolly's pipeline."""
+    lines = [report["title"]]
     for shape in report["shapes"]:
-        shape = _jsonable(shape)
-        load = shape.get("load") or {}
-        best = shape.get("best_batch1") or {}
-        lines.append(
-            f"{shape['name']:<22}{shape['status']:<10}{_num(load.get('seconds'), 1):>8}"
-            f"{_num(load.get('read_gb_per_s'), 2):>7}{_num(shape.get('weights_gb'), 2):>12}"
-            f"{_num(shape.get('roofline_tokens_per_s'), 1):>10}{_num(_fastest(shape, 1, True), 1):>9}"
-            f"{_num(best.get('decode_tokens_per_s'), 1):>9}{_pct(best.get('fraction_of_roofline')):>9}"
-            f"{_num(best.get('speedup_vs_pipeline'), 2):>8}{_num(_fastest(shape, 8, True), 1):>9}"
-            f"{_num(_fastest(shape, 8, False), 1):>9}  {best.get('variant', shape.get('reason') or '-')}"
-        )
-    return "\n".join(lines)
+        line, best = f"{shape['name']}: {shape['status']}", shape.get("best_batch1")
+        if best:
+            roofline = shape["roofline_tokens_per_s"]
+            line += f"; batch 1 {best['decode_tokens_per_s']:.1f} tokens/s" + (
+                f" = {best['fraction_of_roofline']:.0%} of the {roofline:.0f} roofline" if roofline else "")
+        rungs = shape.get("rungs", [])
+        batched = [rung for rung in rungs if rung["batch_size"] > 1 and rung["speedup_vs_dolly_pipeline"]]
+        if batched:
+            fastest = max(batched, key=lambda rung: rung["speedup_vs_dolly_pipeline"])
+            line += f"; batched {fastest['speedup_vs_dolly_pipeline']:.1f}x Dolly's pipeline ({fastest['name']})"
+        lines.append(line + (f"; {shape['reason']}" if shape.get("reason") else ""))
+    return lines
 
 
-def _fastest(shape: dict, batch_size: int, pipeline: bool) -> float | None:
-    """The best decode tokens/s of the pipeline (or of every other variant) at a batch size."""
-    rates = [d["decode_tokens_per_s"] for d in shape.get("decode", [])
-             if d["batch_size"] == batch_size and (d["variant"] == PIPELINE.name) == pipeline
-             and d["decode_tokens_per_s"]]
-    return max(rates, default=None)
+def problems(report: dict) -> list[str]:
+    """Failed sizes, and rungs whose claim of identical answers does not hold."""
+    shapes = report["shapes"]
+    failed = [f"{shape['name']} failed: {shape['reason']}" for shape in shapes if shape["status"] == "failed"]
+    return failed + [
+        f"{shape['name']} {rung['name']}: answers differ from dolly_pipeline's "
+        f"({rung['same_answers']} the same{', ' + rung['error'] if rung['error'] else ''})"
+        for shape in shapes for rung in shape.get("rungs", []) if rung["identical"] is False
+    ]
 
 
-def _num(value, digits: int) -> str:
-    return "-" if value is None else f"{value:,.{digits}f}"
+# --- The command line -------------------------------------------------------------------------
 
 
-def _pct(value) -> str:
-    return "-" if value is None else f"{value:.0%}"
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise CommandLineError(message)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m dolly_helpers.bench gpu``: 0 when every shape ran or was skipped, 1 on a failure,
-    3 without a CUDA GPU (unless ``--cpu-smoke``)."""
-    args = parse_args(argv)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # every file is local: never wait on the Hub
-    if not args.cpu_smoke and not torch.cuda.is_available():
-        print(NO_GPU_MESSAGE, file=sys.stderr)
-        return NO_GPU_EXIT_CODE
-    settings = settings_from(args)
-    threads = torch.get_num_threads()
-    if settings.smoke:
-        torch.set_num_threads(1)  # steadier on a shared CPU; the smoke run checks code, not speed
+def parse_args(argv: Sequence[str]) -> Settings:
+    """Turn the arguments into settings; a mistake raises :class:`CommandLineError` (one line)."""
+    parser = _Parser(prog="python -m dolly_helpers.bench gpu", description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", choices=DOLLY_MODELS, default=list(DOLLY_MODELS), metavar="MODEL",
+                        help=f"Dolly sizes to measure, in order (default: {' '.join(DOLLY_MODELS)})")
+    parser.add_argument("--json", type=Path, help=f"the report (default: {DEFAULT_JSON}; smoke: in --workdir)")
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/dolly-bench"), help="scratch for saved weights")
+    parser.add_argument("--new-tokens", type=int, help="tokens in every answer (default: 64; smoke: 8)")
+    parser.add_argument("--min-run-time", type=float, help="Timer seconds per rung (default: 1; smoke: 0.01)")
+    parser.add_argument("--budget-seconds", type=float, default=540.0, help="time limit (default: %(default)s)")
+    parser.add_argument("--force", action="store_true", help="measure again the sizes the JSON has")
+    parser.add_argument("--cpu-smoke", action="store_true", help="the same steps on the CPU, small shapes, float32")
+    args = parser.parse_args(list(argv))
+    smoke = args.cpu_smoke
+    new_tokens = args.new_tokens if args.new_tokens is not None else 8 if smoke else 64
+    min_run_time = args.min_run_time if args.min_run_time is not None else 0.01 if smoke else 1.0
+    if new_tokens < 1 or min_run_time <= 0 or args.budget_seconds <= 0:
+        raise CommandLineError("--new-tokens, --min-run-time and --budget-seconds must be positive")
+    specs = tuple(get_spec(name) for name in dict.fromkeys(args.models))
+    return Settings(
+        models=tuple(map(smoke_spec, specs)) if smoke else specs, new_tokens=new_tokens,
+        min_run_time=min_run_time, budget_seconds=args.budget_seconds, workdir=args.workdir,
+        json_path=args.json or (args.workdir / "gpu-benchmark-smoke.json" if smoke else DEFAULT_JSON),
+        force=args.force, smoke=smoke, device="cpu" if smoke else "cuda",
+        dtype=torch.float32 if smoke else torch.bfloat16,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m dolly_helpers.bench gpu``: 0 if every claim held, 1 if not, 2 on bad input, 3 without a GPU."""
     try:
-        report = run_benchmark(settings)
+        settings = parse_args(sys.argv[1:] if argv is None else argv)
+    except CommandLineError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except SystemExit as done:  # --help
+        return done.code if isinstance(done.code, int) else 0
+    if not settings.smoke and not torch.cuda.is_available():
+        print(NO_GPU, file=sys.stderr)
+        return 3
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # every file is local: never wait on the Hub
+    settings.workdir.mkdir(parents=True, exist_ok=True)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1 if settings.smoke else threads)  # the smoke run checks code, not speed
+    try:
+        report = Benchmark(settings).run()
     finally:
         torch.set_num_threads(threads)
-    print(format_summary(report))
-    print(f"wrote {settings.json_path}")
-    failed = [shape for shape in report["shapes"] if _jsonable(shape)["status"] == "failed"]
-    for shape in failed:
-        print(f"{shape.name} failed: {shape.reason}", file=sys.stderr)
-    return 1 if failed else 0
+    print("\n".join(summary_lines(report)) + f"\nwrote {settings.json_path}")
+    for problem in problems(report):
+        print(f"error: {problem}", file=sys.stderr)
+    return 1 if problems(report) else 0
