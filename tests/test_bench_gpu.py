@@ -154,7 +154,7 @@ def test_optional_rungs_leave_the_later_sizes_their_time(tmp_path):
     benchmark = gpu.Benchmark(settings)
     result = gpu.SizeResult("dolly-v2-3b-smoke", 1000, {}, weights_gb=5.0)
     later = [get_spec("dolly-v2-12b")]  # 47.4 GB in float32, the smoke run's dtype
-    benchmark.essential_seconds_per_gb = 20.0  # so 12b will need 948 s of the 540 s budget
+    benchmark.disk_seconds_per_gb = 20.0  # so 12b will need 948 s of the 540 s budget
     compile_rung = gpu_ladder.RungResult("static_cache_compiled", 8, True)
     assert benchmark.skip_reason(compile_rung, result, later).startswith("skipped: time budget")
     assert benchmark.skip_reason(compile_rung, result, []) is None

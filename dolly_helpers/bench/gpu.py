@@ -168,12 +168,18 @@ class Benchmark:
             self.gpu = None
         self.report = report_header(settings, self.gpu)
         self.tokenizer = ladder.load_tokenizer(settings.models[0].vocab_size)
-        self.essential_seconds_per_gb = 0.0  # building, saving, loading and rungs 1 to 4, so far
-        self.rung_seconds: dict[str, tuple[float, float]] = {}  # each rung's last seconds and weights GB
+        # What the last size took, to foresee the next: building, saving and loading grow with the
+        # weights; rungs 1 to 4 hardly do (Python-bound); each rung's seconds, with the size's GB.
+        self.disk_seconds_per_gb, self.ladder_seconds = 0.0, 0.0
+        self.rung_seconds: dict[str, tuple[float, float]] = {}
         self.reference: ladder.Answers | None = None  # this size's answers from Dolly's pipeline
 
     def left(self) -> float:
         return self.settings.budget_seconds - (time.perf_counter() - self.started)
+
+    def essential_seconds(self, specs: Sequence[ModelSpec]) -> float:
+        """What building, saving, loading and rungs 1 to 4 of ``specs`` should take."""
+        return len(specs) * self.ladder_seconds + self.disk_seconds_per_gb * weights_gb(specs, self.settings.dtype)
 
     def save(self) -> None:
         """Rewrite the JSON, atomically: a reader never sees half a file."""
@@ -207,7 +213,7 @@ class Benchmark:
             config = {key: getattr(spec, key) for key in ("num_layers", "hidden_size", "num_heads",
                                                           "intermediate_size", "vocab_size")}
             shapes.append(result := SizeResult(spec.name, spec.n_params, config))
-            if self.left() <= self.essential_seconds_per_gb * weights_gb([spec], self.settings.dtype):
+            if self.left() <= self.essential_seconds([spec]):
                 result.status, result.reason = "skipped", f"time budget: {self.left():.0f} s left"
             else:
                 print(f"{spec.name}: measuring ({time.perf_counter() - self.started:.0f} s elapsed)", flush=True)
@@ -232,10 +238,11 @@ class Benchmark:
             result.weights_gb = sum(p.numel() * p.element_size() for p in model.parameters()) / 1e9
             if self.gpu is not None:
                 result.roofline_tokens_per_s = decode_roofline_tokens_per_s(result.weights_gb, self.gpu)
+            self.disk_seconds_per_gb = (time.perf_counter() - started) / result.weights_gb
             self.save()
             workload = ladder.Workload(model, self.tokenizer, s.device, s.new_tokens, INSTRUCTIONS)
             del model
-            self.climb_ladder(result, workload, folder, later, started)
+            self.climb_ladder(result, workload, folder, later)
             result.status = "measured"
         except Exception as error:  # keep going past a failed size
             result.status, result.reason = "failed", one_line(error)
@@ -276,10 +283,10 @@ class Benchmark:
             result.device_memory_gb = (torch.cuda.memory_allocated() - before) / 1e9
         return model.eval()
 
-    def climb_ladder(self, result: SizeResult, w: ladder.Workload, folder: Path, later: Sequence[ModelSpec],
-                     started: float) -> None:
+    def climb_ladder(self, result: SizeResult, w: ladder.Workload, folder: Path,
+                     later: Sequence[ModelSpec]) -> None:
         """The six rungs in order, each timed, checked against the first and saved as it ends."""
-        s, exact = self.settings, self.settings.dtype == torch.float32
+        s, exact, started = self.settings, self.settings.dtype == torch.float32, time.perf_counter()
         static = {"cache_implementation": "static", "compile_config": ladder.compile_config(s.smoke)}
         rungs = [
             ("dolly_pipeline", 1, lambda: ladder.dolly_pipeline_rung(w), True),
@@ -291,8 +298,8 @@ class Benchmark:
         ]
         for name, batch_size, build, claims in rungs:
             result.rungs.append(rung := RungResult(name, batch_size, claims))
-            if name == COMPILE_RUNG:  # the essential steps are done: what later sizes will need
-                self.essential_seconds_per_gb = (time.perf_counter() - started) / result.weights_gb
+            if name == COMPILE_RUNG:  # the essential rungs are done
+                self.ladder_seconds = time.perf_counter() - started
             rung.skipped = self.skip_reason(rung, result, later)
             if not rung.skipped:
                 self.measure_rung(rung, build, result, w.model)
@@ -303,8 +310,9 @@ class Benchmark:
     def skip_reason(self, rung: RungResult, result: SizeResult, later: Sequence[ModelSpec]) -> str | None:
         """Why an optional rung is skipped: no CTranslate2 here, or too little time for the later sizes.
 
-        An optional rung must end in time (its last time; CTranslate2's scaled by the weights it
-        converts) and leave each later size its essential steps and its compile rung.
+        An optional rung must end in time (its last time, else a first guess: 60 s of compiling,
+        CTranslate2 10 s per GB it converts) and leave each later size its essential steps and
+        its compile rung.
         """
         s = self.settings
         if rung.name == CTRANSLATE2_RUNG:
@@ -312,10 +320,11 @@ class Benchmark:
                 return reason
         elif rung.name != COMPILE_RUNG:
             return None
-        seconds, gb = self.rung_seconds.get(rung.name, (0.0, result.weights_gb))
+        guesses = {COMPILE_RUNG: (60.0, result.weights_gb), CTRANSLATE2_RUNG: (10.0, 1.0)}
+        seconds, gb = self.rung_seconds.get(rung.name, guesses[rung.name])
         own = seconds * (result.weights_gb / gb if rung.name == CTRANSLATE2_RUNG else 1.0)
-        later_compiles = self.rung_seconds.get(COMPILE_RUNG, (0.0, 0.0))[0] * len(later)
-        needed = 1.25 * (own + later_compiles) + self.essential_seconds_per_gb * weights_gb(later, s.dtype)
+        later_compiles = self.rung_seconds.get(COMPILE_RUNG, guesses[COMPILE_RUNG])[0] * len(later)
+        needed = 1.25 * (own + later_compiles) + self.essential_seconds(later)
         if self.left() < needed:
             return f"skipped: time budget ({self.left():.0f} s left, {needed:.0f} s needed)"
         return None
@@ -331,7 +340,7 @@ class Benchmark:
             rung.speedup_vs_dolly_pipeline = first.seconds / rung.seconds
         if rung.name == COMPILE_RUNG and rung.error is None:
             rung.compiled = hasattr(model, "_compiled_call")  # generate sets it when it compiles
-            rung.error = None if rung.compiled else "generate did not compile: transformers found no compilable setup"
+            rung.error = None if rung.compiled else "generate did not compile (transformers' criteria unmet)"
 
 
 def best_batch1(result: SizeResult) -> dict | None:
@@ -403,7 +412,7 @@ def parse_args(argv: Sequence[str]) -> Settings:
     parser.add_argument("--min-run-time", type=float, help="Timer seconds per rung (default: 1; smoke: 0.01)")
     parser.add_argument("--budget-seconds", type=float, default=540.0, help="time limit (default: %(default)s)")
     parser.add_argument("--force", action="store_true", help="measure again the sizes the JSON has")
-    parser.add_argument("--cpu-smoke", action="store_true", help="the same steps on the CPU, small shapes, float32")
+    parser.add_argument("--cpu-smoke", action="store_true", help="the same on the CPU: small shapes, float32")
     args = parser.parse_args(list(argv))
     smoke = args.cpu_smoke
     new_tokens = args.new_tokens if args.new_tokens is not None else 8 if smoke else 64
