@@ -1,40 +1,33 @@
-"""The GPU benchmark: Dolly's three sizes, loaded and answered each way the book teaches.
+"""The GPU benchmark: the CPU benchmark's ladder on Dolly's three real shapes, on one GPU.
 
-Real Dolly weights cannot be fetched on the GPU machine, so each size is built with the exact
-dolly-v2-3b/7b/12b configuration and random weights, on the GPU in bfloat16 (speed depends on
-shapes and number format, not on values), saved as safetensors, dropped from the page cache and
-loaded back. Then it climbs the CPU benchmark's ladder (:mod:`.gpu_ladder`): eight Dolly prompts,
-greedy, every answer ``--new-tokens`` long, answered by (1) ``dolly_pipeline``, Dolly's pipeline,
-one prompt per call, the baseline of every speedup; (2) ``stock_pipeline``, the stock
-``pipeline("text-generation")``, one per call; (3) ``generate_one``, the batch-1 decode
-set beside the bandwidth roofline (:func:`dolly_helpers.gpus.decode_roofline_tokens_per_s`);
-(4) ``generate_batched``, all eight in one call; (5) ``static_cache_compiled``, with
-``cache_implementation="static"`` and a ``CompileConfig``, so generate compiles its decoding step
-with CUDA graphs; (6) ``ctranslate2_direct``, where CTranslate2 is installed and sees a GPU.
-
-Rungs 2 and 3 claim rung 1's answers exactly. Rungs 4 to 6 run other kernels, which round
-bfloat16 differently, and random weights leave the top tokens close, so on the GPU they count
-the answers that agree without claiming it; in float32 (the smoke run) they claim it too.
-Tokens/s count the new tokens of whole calls, each prompt's one forward pass included. Timing is
-``torch.utils.benchmark.Timer.blocked_autorange`` (median), peak memory ``max_memory_allocated``.
+Dolly's weights cannot be fetched on the GPU machine, and speed depends on shapes and number
+format, not on values: each size is built with the exact dolly-v2-3b/7b/12b configuration and
+random bfloat16 weights on the GPU, saved as safetensors (in ``TMPDIR``), dropped from the page
+cache and loaded back, timed. Eight Dolly prompts, greedy, each answer :data:`NEW_TOKENS` long,
+then climb :mod:`.cpu`'s :data:`RUNGS`: Dolly's pipeline (:mod:`.baseline`, the baseline of every
+speedup) and the stock ``pipeline("text-generation")``, one prompt per call; ``model.generate``
+one per call (beside the roofline, :func:`dolly_helpers.gpus.decode_roofline_tokens_per_s`) and
+all eight at once; and that with a static cache and a ``CompileConfig`` (CUDA graphs).
+``torch.utils.benchmark.Timer.blocked_autorange`` times each (median; its first call warms up).
+Rungs 2-3 must answer as rung 1 exactly; rungs 4-5 run other kernels, which round bfloat16
+differently, so on the GPU they count the answers that agree, and must agree only in float32
+(``--cpu-smoke``: 2-layer shapes on the CPU). Exit status 1 when a claim, a rung or a size fails.
 
 The JSON (``runs/gpu-benchmark.json``) is rewritten after every step; a rerun keeps the sizes
-measured before with the same settings on the same device (``--force`` redoes them). Top level:
-``title``, ``device``, ``gpu_table_entry``, ``versions``, ``settings``, ``timing``, ``workdir``,
-``started_at``, ``elapsed_seconds`` and ``shapes``, one :class:`SizeResult` per size, with its
-``rungs`` (:class:`.gpu_ladder.RungResult`). Chapter 5 reads ``title`` and each shape's ``name``,
-``status``, ``weights_gb``, ``load`` (``seconds``, ``read_gb_per_s``), ``roofline_tokens_per_s``
-and ``best_batch1`` (``variant``, ``decode_tokens_per_s``, ``fraction_of_roofline``,
-``speedup_vs_pipeline``: the fastest one-prompt rung, against Dolly's pipeline).
+measured with the same settings (``--force`` measures them again). Keys: ``title``, ``versions``,
+``settings``, ``elapsed_seconds``, ``shapes``: per size ``name``, ``status`` (running, measured,
+failed, skipped), ``reason``, ``n_params``, ``weights_gb``, ``load`` (``seconds``, ``bytes``,
+``read_gb_per_s``), ``roofline_tokens_per_s``, ``seconds``, ``best_batch1`` (the fastest one-prompt
+rung: ``variant``, ``decode_tokens_per_s``, ``fraction_of_roofline``, ``speedup_vs_pipeline``) and
+``rungs`` (:class:`Rung`).
 
-Time on an H200, from each step's expected cost (eager generate about 12 ms a token at batch 1,
-bound by Python, not memory, so each one-prompt rung takes two calls of 8 x 64 tokens, about 12 s;
-compiling 40 to 90 s a size; saving and loading 5.7, 13.8 and 23.7 GB at 1 to 2 GB/s): about
-120 s for 3b, 140 s for 7b and 180 s for 12b, with start-up about 460 s. CTranslate2, where it
-runs, adds a float32 conversion per size (a minute or more; 12b's needs about 55 GB of free disk).
-``--budget-seconds`` (540) skips a compile or CTranslate2 rung that would not leave each later
-size its essential steps and its compile rung, and a size that cannot fit. ``--cpu-smoke`` runs
-the same code on the CPU at 2-layer shapes in float32, in seconds.
+Time on one H200 (weights 5.6, 13.7, 23.7 GB): eager decoding at batch 1 is bound by Python, 20 to
+30 ms a token, so rungs 1-3 take 3 rungs x 2 calls x 8 prompts x 32 tokens x 25 ms = 38 s (12b's 36
+layers: 43 s); rungs 4-5 5 s, plus 60 s of compiling (12b: 70 s); building 5 s; saving and loading
+at 1 GB/s each way 11, 27 and 47 s. So 3b 120 s, 7b 135 s, 12b 170 s (:data:`SIZE_SECONDS`), with
+20 s of start-up 445 s: one call, within the default budget of 540 s. A size is skipped when the
+time elapsed plus its estimate would pass ``--budget-seconds``; the compile rung when less than
+:data:`COMPILE_MARGIN_SECONDS` are left.
 """
 
 from __future__ import annotations
@@ -45,71 +38,47 @@ import gc
 import json
 import os
 import platform
-import shutil
-import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
-from transformers import AutoModelForCausalLM
+from torch.utils.benchmark import Timer
 
 from ..cli import CommandLineError
-from ..gpus import GpuInfo, decode_roofline_tokens_per_s, get_gpu
-from ..models import DOLLY_MODELS, ModelSpec, get_spec
+from ..gpus import decode_roofline_tokens_per_s, get_gpu
+from ..models import DOLLY_MODELS, TINY_MODELS_DIR, ModelSpec, get_spec
+from ..prompt import END_KEY, RESPONSE_KEY, build_prompt
 from ..quiet import quiet
-from . import gpu_ladder as ladder
-from .gpu_ladder import BATCH_SIZE, RungResult, one_line
+from .baseline import DollyPipeline
 
 DEFAULT_JSON = Path("runs/gpu-benchmark.json")
-INSTRUCTIONS = [f"Describe item number {i} in a few words." for i in range(BATCH_SIZE)]
-COMPILE_RUNG, CTRANSLATE2_RUNG = "static_cache_compiled", "ctranslate2_direct"
+RUNGS = ("dolly_pipeline", "stock_pipeline", "generate_one", "generate_batched", "static_cache_compiled")
+INSTRUCTIONS = [f"Describe item number {i} in a few words." for i in range(8)]  # of equal token lengths
+NEW_TOKENS = 32  # every answer's length; the smoke run's: 4
+SIZE_SECONDS = {"dolly-v2-3b": 120.0, "dolly-v2-7b": 135.0, "dolly-v2-12b": 170.0}  # the smoke run's: 5
+COMPILE_MARGIN_SECONDS = 90.0
 NO_GPU = "error: no CUDA GPU here: the GPU figures are pending (run this on a GPU machine, or pass --cpu-smoke)"
+Answers = list[tuple[str, int]]  # each prompt's answer, cut as Dolly's pipeline cuts it, and its new tokens
 
 
-@dataclass(frozen=True)
-class Settings:
-    """One run's plan, from the command line."""
-
-    models: tuple[ModelSpec, ...]
-    new_tokens: int
-    min_run_time: float
-    budget_seconds: float
-    workdir: Path
-    json_path: Path
-    force: bool
-    smoke: bool
-    device: str  # "cuda", or "cpu" in the smoke run, in float32
-    dtype: torch.dtype
-
-    def workload(self) -> dict:
-        """What the figures depend on: a rerun resumes only when this is unchanged."""
-        return {"dtype": str(self.dtype).removeprefix("torch."), "new_tokens": self.new_tokens,
-                "instructions": INSTRUCTIONS, "decoding": "greedy, fixed length", "smoke": self.smoke,
-                "tokenizer": "tiny-dolly-large's, with placeholders up to Dolly's vocabulary size"}
-
-
-@dataclass
-class SizeResult:
-    """Everything measured on one Dolly size."""
+@dataclasses.dataclass
+class Rung:
+    """One rung's figures, for the whole workload: all eight prompts answered."""
 
     name: str
-    n_params: int
-    config: dict  # num_layers, hidden_size, num_heads, intermediate_size, vocab_size
-    status: str = "running"  # then measured, failed or skipped
-    reason: str | None = None
-    weights_gb: float | None = None
-    device_memory_gb: float | None = None  # what loading added to torch.cuda.memory_allocated
-    roofline_tokens_per_s: float | None = None
-    build_seconds: float | None = None
-    save_seconds: float | None = None  # safetensors written and flushed to the disk
-    load: dict | None = None
-    rungs: list[RungResult] = field(default_factory=list)
-    best_batch1: dict | None = None
-    seconds: float | None = None
+    batch_size: int  # prompts per call
+    seconds: float | None = None  # the median call
+    wall_seconds: float | None = None  # the rung's whole time: building, warming up (compiling), timing
+    tokens_per_s: float | None = None
+    speedup_vs_dolly_pipeline: float | None = None
+    peak_memory_gb: float | None = None  # None on the CPU
+    same_answers: int | None = None  # prompts answered exactly as dolly_pipeline answered them
+    identical: bool | None = None  # the claim that all are, checked; None where nothing is claimed
+    error: str | None = None
+    skipped: str | None = None
 
 
 def smoke_spec(spec: ModelSpec) -> ModelSpec:
@@ -119,281 +88,237 @@ def smoke_spec(spec: ModelSpec) -> ModelSpec:
                                num_heads=spec.num_heads // 16, intermediate_size=4 * hidden)
 
 
-def free_memory() -> None:
-    """Wait for the device, then give back what dropped models and compiled graphs held."""
-    torch.compiler.reset()
-    gc.collect()
+def load_tokenizer(vocab_size: int):
+    """tiny-dolly-large's tokenizer, with placeholders up to ``vocab_size``: every id has its own text."""
+    from transformers import AutoTokenizer
+
+    with quiet():
+        tokenizer = AutoTokenizer.from_pretrained(TINY_MODELS_DIR / "tiny-dolly-large", padding_side="left")
+    tokenizer.add_tokens([f"<|placeholder-{i}|>" for i in range(len(tokenizer), vocab_size)])
+    return tokenizer
+
+
+class Workload:
+    """The eight prompts on one model, and the greedy, fixed-length settings every rung shares."""
+
+    def __init__(self, model, tokenizer, new_tokens: int):
+        self.model, self.tokenizer, self.new_tokens = model, tokenizer, new_tokens
+        self.prompts = [build_prompt(instruction) for instruction in INSTRUCTIONS]
+        self.prompt_ids = torch.tensor(tokenizer(self.prompts)["input_ids"], device=model.device)
+        self.response_id, self.end_id = tokenizer.convert_tokens_to_ids([RESPONSE_KEY, END_KEY])
+        # Equal work for all: min_new_tokens holds ``### End`` back. Dolly's pipeline sets its own stop and pad.
+        self.limits = {"max_new_tokens": new_tokens, "min_new_tokens": new_tokens, "do_sample": False}
+        self.options = {**self.limits, "eos_token_id": self.end_id, "pad_token_id": tokenizer.pad_token_id}
+
+    def answer(self, sequence: list[int]) -> tuple[str, int]:
+        """The answer in prompt + new tokens, cut exactly as :class:`DollyPipeline` cuts it."""
+        start = sequence.index(self.response_id) + 1
+        end = sequence.index(self.end_id, start) if self.end_id in sequence[start:] else len(sequence)
+        return self.tokenizer.decode(sequence[start:end]).strip(), len(sequence) - self.prompt_ids.shape[1]
+
+
+def build_rung(name: str, w: Workload, smoke: bool) -> Callable[[], Answers]:
+    """The rung ``name`` on the workload's model: a call that answers all eight prompts."""
+    from transformers import CompileConfig, pipeline
+
+    if name == "dolly_pipeline":  # the pipelines run where the model is
+        dolly = DollyPipeline(model=w.model, tokenizer=w.tokenizer)
+        return lambda: [(out["generated_text"], out["new_tokens"]) for out in
+                        (dolly(instruction, **w.limits) for instruction in INSTRUCTIONS)]
+    if name == "stock_pipeline":
+        stock = pipeline("text-generation", model=w.model, tokenizer=w.tokenizer)
+        return lambda: [w.answer(list(stock(prompt, return_tensors=True, **w.options)[0]["generated_token_ids"]))
+                        for prompt in w.prompts]
+    extra, batch_size = {}, 1 if name == "generate_one" else len(INSTRUCTIONS)
+    if name == "static_cache_compiled":  # inductor with CUDA graphs; in the smoke run dynamo alone, on the CPU
+        config = CompileConfig(dynamic=False, **({"backend": "eager", "mode": None} if smoke else {}))
+        if smoke:
+            config._compile_all_devices = True  # transformers' switch for compiling off the GPU
+        extra = {"cache_implementation": "static", "compile_config": config}
+    return lambda: [w.answer(sequence) for rows in w.prompt_ids.split(batch_size) for sequence in
+                    w.model.generate(rows, attention_mask=torch.ones_like(rows), **w.options, **extra).tolist()]
+
+
+def one_line(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}".strip().splitlines()[0][:300]
+
+
+def measure_rung(rung: Rung, build: Callable[[], Callable[[], Answers]], new_tokens: int, min_run_time: float,
+                 threads: int) -> Answers | None:
+    """Build and time a rung with ``Timer.blocked_autorange``: its answers, or None with its error kept."""
     if torch.cuda.is_available():
-        torch.cuda.synchronize()
-        torch.cuda.empty_cache()
-
-
-def report_header(settings: Settings, gpu: GpuInfo | None) -> dict:
-    """The JSON's first fields: where and with what the figures were made."""
-    import transformers
-
-    device = f"CPU ({platform.machine()}), smoke run" if settings.smoke else torch.cuda.get_device_name(0)
-    filesystem = subprocess.run(["stat", "-f", "-c", "%T", str(settings.workdir)], capture_output=True, text=True)
-    return {
-        "title": f"measured on {device}, random weights of the exact shape", "device": device,
-        "gpu_table_entry": dataclasses.asdict(gpu) if gpu else None,
-        "versions": {"python": platform.python_version(), "torch": torch.__version__,
-                     "transformers": transformers.__version__, "cuda": torch.version.cuda},
-        "settings": settings.workload(),
-        "timing": {"timer": "torch.utils.benchmark.Timer.blocked_autorange, median",
-                   "min_run_time": settings.min_run_time, "budget_seconds": settings.budget_seconds},
-        "workdir": {"path": str(settings.workdir), "filesystem": filesystem.stdout.strip() or "unknown"},
-        "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }
-
-
-def as_json(report: dict) -> str:
-    """The report as JSON text, its dataclasses as objects."""
-    return json.dumps(report, indent=2, default=dataclasses.asdict)
-
-
-def weights_gb(specs: Sequence[ModelSpec], dtype: torch.dtype) -> float:
-    """The sizes' weights in GB (1e9 bytes) in ``dtype``: what one batch-1 decode step reads."""
-    return sum(spec.n_params for spec in specs) * dtype.itemsize / 1e9
+        torch.cuda.reset_peak_memory_stats()
+    started, answers = time.perf_counter(), []
+    try:
+        with quiet():  # each call ends with the ids on the CPU: the device has finished
+            timer = Timer("answers[:] = run()", globals={"run": build(), "answers": answers},
+                          num_threads=threads)
+            measured = timer.blocked_autorange(min_run_time=min_run_time)
+    except Exception as error:
+        rung.error = one_line(error)
+        return None
+    rung.seconds, rung.wall_seconds = measured.median, time.perf_counter() - started
+    rung.tokens_per_s = sum(count for _, count in answers) / measured.median
+    if torch.cuda.is_available():
+        rung.peak_memory_gb = torch.cuda.max_memory_allocated() / 1e9
+    if (counts := sorted({count for _, count in answers})) != [new_tokens]:
+        rung.error = f"wrote {counts} new tokens per answer, not {new_tokens}"
+    return answers
 
 
 class Benchmark:
-    """One run: every size in order, within a time budget, the JSON rewritten after each step."""
+    """One run: every size in order, within the time budget, the JSON rewritten after each step."""
 
-    def __init__(self, settings: Settings):
-        self.settings, self.started = settings, time.perf_counter()
-        try:  # the dolly_helpers.gpus entry of this GPU: its bandwidth gives the roofline
-            self.gpu = None if settings.smoke else get_gpu(torch.cuda.get_device_name(0))
+    def __init__(self, args: argparse.Namespace):
+        import transformers
+
+        self.args, self.started = args, time.perf_counter()
+        device = f"CPU ({platform.machine()}), smoke run" if args.cpu_smoke else torch.cuda.get_device_name(0)
+        try:  # this GPU's entry in dolly_helpers.gpus: its bandwidth gives the roofline
+            self.gpu = None if args.cpu_smoke else get_gpu(device)
         except ValueError:
             self.gpu = None
-        self.report = report_header(settings, self.gpu)
-        self.tokenizer = ladder.load_tokenizer(settings.models[0].vocab_size)
-        # What the last size took, to foresee the next: building, saving and loading grow with the
-        # weights; rungs 1 to 4 hardly do (Python-bound); each rung's seconds, with the size's GB.
-        self.disk_seconds_per_gb, self.ladder_seconds = 0.0, 0.0
-        self.rung_seconds: dict[str, tuple[float, float]] = {}
-        self.reference: ladder.Answers | None = None  # this size's answers from Dolly's pipeline
+        self.tokenizer = load_tokenizer(args.specs[0].vocab_size)
+        self.report = {
+            "title": f"measured on {device}, random weights of the exact shape",
+            "versions": {"python": platform.python_version(), "torch": torch.__version__,
+                         "transformers": transformers.__version__, "cuda": torch.version.cuda},
+            "settings": {"device": device, "dtype": str(args.dtype).removeprefix("torch."),
+                         "new_tokens": args.new_tokens, "instructions": INSTRUCTIONS,
+                         "timer": "Timer.blocked_autorange, median", "min_run_time": args.min_run_time},
+        }
 
     def left(self) -> float:
-        return self.settings.budget_seconds - (time.perf_counter() - self.started)
-
-    def essential_seconds(self, specs: Sequence[ModelSpec]) -> float:
-        """What building, saving, loading and rungs 1 to 4 of ``specs`` should take."""
-        return len(specs) * self.ladder_seconds + self.disk_seconds_per_gb * weights_gb(specs, self.settings.dtype)
+        return self.args.budget_seconds - (time.perf_counter() - self.started)
 
     def save(self) -> None:
         """Rewrite the JSON, atomically: a reader never sees half a file."""
-        self.report["elapsed_seconds"] = time.perf_counter() - self.started
-        path = self.settings.json_path
-        path.with_name(path.name + ".partial").write_text(as_json(self.report) + "\n")
-        os.replace(path.with_name(path.name + ".partial"), path)
+        self.report["elapsed_seconds"] = round(time.perf_counter() - self.started, 1)
+        partial = self.args.json.with_name(self.args.json.name + ".partial")
+        partial.write_text(json.dumps(self.report, indent=2, default=dataclasses.asdict) + "\n")
+        os.replace(partial, self.args.json)
 
     def finished_sizes(self) -> dict[str, dict]:
-        """The sizes an earlier run measured with the same settings on the same device, by name."""
+        """The sizes an earlier run measured with the same settings, by name; none with ``--force``."""
         try:
-            earlier = json.loads(self.settings.json_path.read_text())
+            earlier = json.loads(self.args.json.read_text())
         except (OSError, ValueError):
-            return {}
-        same = (earlier.get("device"), earlier.get("settings")) == (self.report["device"], self.report["settings"])
-        if self.settings.force or not same:
+            earlier = {}
+        if self.args.force or earlier.get("settings") != self.report["settings"]:
             return {}
         return {shape["name"]: shape for shape in earlier.get("shapes", []) if shape.get("status") == "measured"}
 
     def run(self) -> dict:
         """Measure every size not measured before; return the report as plain JSON values."""
-        finished, models = self.finished_sizes(), self.settings.models
-        names = [spec.name for spec in models]
+        finished, names = self.finished_sizes(), [spec.name for spec in self.args.specs]
         self.report["shapes"] = shapes = [shape for name, shape in finished.items() if name not in names]
-        self.settings.json_path.parent.mkdir(parents=True, exist_ok=True)
-        for index, spec in enumerate(models):
+        for spec in self.args.specs:
             if spec.name in finished:
                 print(f"{spec.name}: measured before, kept (--force measures it again)", flush=True)
                 shapes.append(finished[spec.name])
                 continue
-            config = {key: getattr(spec, key) for key in ("num_layers", "hidden_size", "num_heads",
-                                                          "intermediate_size", "vocab_size")}
-            shapes.append(result := SizeResult(spec.name, spec.n_params, config))
-            if self.left() <= self.essential_seconds([spec]):
-                result.status, result.reason = "skipped", f"time budget: {self.left():.0f} s left"
+            shapes.append(shape := {"name": spec.name, "status": "running", "reason": None,
+                                    "n_params": spec.n_params, "weights_gb": None, "load": None,
+                                    "roofline_tokens_per_s": None, "seconds": None, "best_batch1": None,
+                                    "rungs": []})
+            if self.left() < (estimate := SIZE_SECONDS.get(spec.name, 5.0)):
+                shape["status"] = "skipped"
+                shape["reason"] = f"time budget: {self.left():.0f} s left, {estimate:.0f} needed"
             else:
-                print(f"{spec.name}: measuring ({time.perf_counter() - self.started:.0f} s elapsed)", flush=True)
-                self.measure_size(result, spec, later=models[index + 1 :])
-            print(f"{spec.name}: {result.status}" + (f" ({result.reason})" if result.reason else ""), flush=True)
+                self.measure_size(shape, spec)
+            reason = f" ({shape['reason']})" if shape["reason"] else ""
+            print(f"{spec.name}: {shape['status']}{reason}", flush=True)
             self.save()
-        return json.loads(as_json(self.report))
+        return json.loads(json.dumps(self.report, default=dataclasses.asdict))
 
-    def measure_size(self, result: SizeResult, spec: ModelSpec, later: Sequence[ModelSpec]) -> None:
+    def measure_size(self, shape: dict, spec: ModelSpec) -> None:
         """Build, save and load one size, then climb the ladder; a failure is recorded, not raised."""
-        started, s = time.perf_counter(), self.settings
-        folder = s.workdir / spec.name
+        started = time.perf_counter()
         try:
-            from ..tiny.train import neox_config
-
-            torch.manual_seed(0)
-            with quiet(), torch.device(s.device):  # random weights made where they will live
-                model = AutoModelForCausalLM.from_config(neox_config(spec, self.tokenizer), dtype=s.dtype).eval()
-            free_memory()
-            result.build_seconds = time.perf_counter() - started
-            model = self.save_and_load(model, result, folder)
-            result.weights_gb = sum(p.numel() * p.element_size() for p in model.parameters()) / 1e9
-            if self.gpu is not None:
-                result.roofline_tokens_per_s = decode_roofline_tokens_per_s(result.weights_gb, self.gpu)
-            self.disk_seconds_per_gb = (time.perf_counter() - started) / result.weights_gb
-            self.save()
-            workload = ladder.Workload(model, self.tokenizer, s.device, s.new_tokens, INSTRUCTIONS)
-            del model
-            self.climb_ladder(result, workload, folder, later)
-            result.status = "measured"
+            with tempfile.TemporaryDirectory(prefix="dolly-bench-") as folder:
+                model = self.save_and_load(shape, spec, Path(folder))
+            self.climb(shape, Workload(model, self.tokenizer, self.args.new_tokens))
+            shape["status"] = "measured"
         except Exception as error:  # keep going past a failed size
-            result.status, result.reason = "failed", one_line(error)
-        finally:
-            workload = None
-            free_memory()
-            shutil.rmtree(folder, ignore_errors=True)
-            shutil.rmtree(s.workdir / "ctranslate2", ignore_errors=True)
-            result.seconds = time.perf_counter() - started
+            shape["status"], shape["reason"] = "failed", one_line(error)
+        model = None  # then give back what the model and its compiled graphs held
+        torch.compiler.reset()
+        gc.collect()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        shape["seconds"] = round(time.perf_counter() - started, 1)
 
-    def save_and_load(self, model: torch.nn.Module, result: SizeResult, folder: Path) -> torch.nn.Module:
-        """Save as safetensors, drop the model, and time loading it back from disk, as a reader would."""
-        started = time.perf_counter()
+    def save_and_load(self, shape: dict, spec: ModelSpec, folder: Path) -> torch.nn.Module:
+        """Random weights made on the device and saved as safetensors, then loaded back from the disk, timed."""
+        from transformers import AutoModelForCausalLM
+
+        from ..tiny.train import neox_config
+
+        torch.manual_seed(0)
         with quiet():
+            with torch.device(self.args.device):
+                model = AutoModelForCausalLM.from_config(neox_config(spec, self.tokenizer), dtype=self.args.dtype)
             model.save_pretrained(folder)
-            self.tokenizer.save_pretrained(folder)
-        for file in folder.iterdir():  # on the disk and out of the page cache: the load reads the disk
-            descriptor = os.open(file, os.O_RDONLY)
-            os.fsync(descriptor)
-            if hasattr(os, "posix_fadvise"):
-                os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_DONTNEED)
-            os.close(descriptor)
-        result.save_seconds = time.perf_counter() - started
         del model
-        free_memory()
-        before = torch.cuda.memory_allocated() if torch.cuda.is_available() else 0
+        files = list(folder.glob("*.safetensors"))
+        os.sync()  # on the disk, then out of the page cache where the system allows: loading reads the disk
+        for file in files if hasattr(os, "posix_fadvise") else []:
+            with open(file, "rb") as handle:
+                os.posix_fadvise(handle.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
         started = time.perf_counter()
         with quiet():
-            model = AutoModelForCausalLM.from_pretrained(folder, dtype=self.settings.dtype,
-                                                         device_map=self.settings.device)
+            model = AutoModelForCausalLM.from_pretrained(folder, dtype=self.args.dtype,
+                                                         device_map=self.args.device)
         if torch.cuda.is_available():
             torch.cuda.synchronize()
-        seconds = time.perf_counter() - started
-        size = sum(file.stat().st_size for file in folder.glob("*.safetensors"))
-        result.load = {"seconds": seconds, "bytes": size, "read_gb_per_s": size / seconds / 1e9,
-                       "page_cache": "dropped" if hasattr(os, "posix_fadvise") else "warm"}
-        if torch.cuda.is_available():
-            result.device_memory_gb = (torch.cuda.memory_allocated() - before) / 1e9
+        seconds, size = time.perf_counter() - started, sum(file.stat().st_size for file in files)
+        shape["load"] = {"seconds": seconds, "bytes": size, "read_gb_per_s": size / seconds / 1e9}
+        shape["weights_gb"] = weights = sum(p.numel() * p.element_size() for p in model.parameters()) / 1e9
+        shape["roofline_tokens_per_s"] = decode_roofline_tokens_per_s(weights, self.gpu) if self.gpu else None
+        self.save()
         return model.eval()
 
-    def climb_ladder(self, result: SizeResult, w: ladder.Workload, folder: Path,
-                     later: Sequence[ModelSpec]) -> None:
-        """The six rungs in order, each timed, checked against the first and saved as it ends."""
-        s, exact, started = self.settings, self.settings.dtype == torch.float32, time.perf_counter()
-        static = {"cache_implementation": "static", "compile_config": ladder.compile_config(s.smoke)}
-        rungs = [
-            ("dolly_pipeline", 1, lambda: ladder.dolly_pipeline_rung(w), True),
-            ("stock_pipeline", 1, lambda: ladder.stock_pipeline_rung(w), True),
-            ("generate_one", 1, lambda: ladder.generate_rung(w, 1), True),
-            ("generate_batched", BATCH_SIZE, lambda: ladder.generate_rung(w, BATCH_SIZE), exact),
-            (COMPILE_RUNG, BATCH_SIZE, lambda: ladder.generate_rung(w, BATCH_SIZE, **static), exact),
-            (CTRANSLATE2_RUNG, BATCH_SIZE, lambda: ladder.ctranslate2_rung(w, folder, s.workdir, s.smoke), exact),
-        ]
-        for name, batch_size, build, claims in rungs:
-            result.rungs.append(rung := RungResult(name, batch_size, claims))
-            if name == COMPILE_RUNG:  # the essential rungs are done
-                self.ladder_seconds = time.perf_counter() - started
-            rung.skipped = self.skip_reason(rung, result, later)
-            if not rung.skipped:
-                self.measure_rung(rung, build, result, w.model)
-            print(f"  {describe(rung)}", flush=True)
+    def climb(self, shape: dict, w: Workload) -> None:
+        """The rungs in order, each timed, checked against the first and saved as it ends."""
+        reference, roofline = None, shape["roofline_tokens_per_s"]  # reference: dolly_pipeline's answers
+        for name in RUNGS:
+            shape["rungs"].append(rung := Rung(name, 1 if name in RUNGS[:3] else len(INSTRUCTIONS)))
+            first = shape["rungs"][0]
+            if name == "static_cache_compiled" and (left := self.left()) < COMPILE_MARGIN_SECONDS:
+                rung.skipped = f"time budget: {left:.0f} s left, compiling needs {COMPILE_MARGIN_SECONDS:.0f}"
+            else:
+                answers = measure_rung(rung, lambda: build_rung(name, w, self.args.cpu_smoke), w.new_tokens,
+                                       self.args.min_run_time, self.args.threads)
+                reference = answers if rung is first else reference
+                if answers is not None and reference is not None:
+                    rung.same_answers = sum(mine == theirs for mine, theirs in zip(answers, reference))
+                    rung.speedup_vs_dolly_pipeline = first.seconds / rung.seconds
+                if name == "static_cache_compiled" and not rung.error and not hasattr(w.model, "_compiled_call"):
+                    rung.error = "generate did not compile (transformers' criteria unmet)"
+                if name in RUNGS[:3] or self.args.dtype == torch.float32:  # the claim: every answer the same
+                    rung.identical = rung.error is None and rung.same_answers == len(INSTRUCTIONS)
+            speed = f"{rung.tokens_per_s:.1f} tokens/s, " if rung.tokens_per_s else ""
+            if name == "generate_one" and rung.tokens_per_s and roofline:
+                speed += f"{rung.tokens_per_s / roofline:.0%} of the {roofline:.0f} tokens/s roofline, "
+            print(f"  {name}: {speed}{rung.skipped or rung.error or f'{rung.same_answers} of 8 answers the same'}",
+                  flush=True)
             self.save()
-        result.best_batch1 = best_batch1(result)
-
-    def skip_reason(self, rung: RungResult, result: SizeResult, later: Sequence[ModelSpec]) -> str | None:
-        """Why an optional rung is skipped: no CTranslate2 here, or too little time for the later sizes.
-
-        An optional rung must end in time (its last time, else a first guess: 60 s of compiling,
-        CTranslate2 10 s per GB it converts) and leave each later size its essential steps and
-        its compile rung.
-        """
-        s = self.settings
-        if rung.name == CTRANSLATE2_RUNG:
-            if reason := ladder.ctranslate2_skip(result.n_params, s.workdir, s.smoke):
-                return reason
-        elif rung.name != COMPILE_RUNG:
-            return None
-        guesses = {COMPILE_RUNG: (60.0, result.weights_gb), CTRANSLATE2_RUNG: (10.0, 1.0)}
-        seconds, gb = self.rung_seconds.get(rung.name, guesses[rung.name])
-        own = seconds * (result.weights_gb / gb if rung.name == CTRANSLATE2_RUNG else 1.0)
-        later_compiles = self.rung_seconds.get(COMPILE_RUNG, guesses[COMPILE_RUNG])[0] * len(later)
-        needed = 1.25 * (own + later_compiles) + self.essential_seconds(later)
-        if self.left() < needed:
-            return f"skipped: time budget ({self.left():.0f} s left, {needed:.0f} s needed)"
-        return None
-
-    def measure_rung(self, rung: RungResult, build: Callable, result: SizeResult, model: torch.nn.Module) -> None:
-        """Time one rung and check its answers against the first rung's."""
-        started, first = time.perf_counter(), result.rungs[0]
-        answers = ladder.measure_rung(rung, build, self.settings.min_run_time)
-        self.rung_seconds[rung.name] = (time.perf_counter() - started, result.weights_gb)
-        self.reference = answers if rung is first else self.reference
-        ladder.check_answers(rung, answers, self.reference, self.settings.new_tokens)
-        if first.seconds and rung.seconds:
-            rung.speedup_vs_dolly_pipeline = first.seconds / rung.seconds
-        if rung.name == COMPILE_RUNG and rung.error is None:
-            rung.compiled = hasattr(model, "_compiled_call")  # generate sets it when it compiles
-            rung.error = None if rung.compiled else "generate did not compile (transformers' criteria unmet)"
-
-
-def best_batch1(result: SizeResult) -> dict | None:
-    """The fastest one-prompt-per-call rung, beside the roofline and Dolly's pipeline."""
-    rungs = [rung for rung in result.rungs if rung.batch_size == 1 and rung.tokens_per_s]
-    if not rungs:
-        return None
-    best, roofline = max(rungs, key=lambda rung: rung.tokens_per_s), result.roofline_tokens_per_s
-    return {"variant": best.name, "decode_tokens_per_s": best.tokens_per_s,
-            "fraction_of_roofline": best.tokens_per_s / roofline if roofline else None,
-            "speedup_vs_pipeline": best.speedup_vs_dolly_pipeline}
-
-
-def describe(rung: RungResult) -> str:
-    """One progress line: the rung's speed and its answers against the first rung's, or why none."""
-    if rung.skipped or rung.seconds is None:
-        return f"{rung.name}: {rung.skipped or 'failed: ' + str(rung.error)}"
-    check = {True: "identical answers", False: "ANSWERS DIFFER", None: f"{rung.same_answers} answers the same"}
-    speedup = f", {rung.speedup_vs_dolly_pipeline:.2f}x Dolly's pipeline" if rung.speedup_vs_dolly_pipeline else ""
-    return f"{rung.name}: {rung.tokens_per_s:.1f} tokens/s{speedup}, {check[rung.identical]}" + (
-        f" ({rung.error})" if rung.error else "")
-
-
-def summary_lines(report: dict) -> list[str]:
-    """Per size: batch-1 decode against the roofline, the best batched rung against Dolly's pipeline."""
-    lines = [report["title"]]
-    for shape in report["shapes"]:
-        line, best = f"{shape['name']}: {shape['status']}", shape.get("best_batch1")
-        if best:
-            roofline = shape["roofline_tokens_per_s"]
-            line += f"; batch 1 {best['decode_tokens_per_s']:.1f} tokens/s" + (
-                f" = {best['fraction_of_roofline']:.0%} of the {roofline:.0f} roofline" if roofline else "")
-        rungs = shape.get("rungs", [])
-        batched = [rung for rung in rungs if rung["batch_size"] > 1 and rung["speedup_vs_dolly_pipeline"]]
-        if batched:
-            fastest = max(batched, key=lambda rung: rung["speedup_vs_dolly_pipeline"])
-            line += f"; batched {fastest['speedup_vs_dolly_pipeline']:.1f}x Dolly's pipeline ({fastest['name']})"
-        lines.append(line + (f"; {shape['reason']}" if shape.get("reason") else ""))
-    return lines
+        if batch1 := [rung for rung in shape["rungs"] if rung.batch_size == 1 and rung.tokens_per_s]:
+            best = max(batch1, key=lambda rung: rung.tokens_per_s)
+            shape["best_batch1"] = {"variant": best.name, "decode_tokens_per_s": best.tokens_per_s,
+                                    "fraction_of_roofline": best.tokens_per_s / roofline if roofline else None,
+                                    "speedup_vs_pipeline": best.speedup_vs_dolly_pipeline}
 
 
 def problems(report: dict) -> list[str]:
-    """Failed sizes, and rungs whose claim of identical answers does not hold."""
-    shapes = report["shapes"]
-    failed = [f"{shape['name']} failed: {shape['reason']}" for shape in shapes if shape["status"] == "failed"]
-    return failed + [
-        f"{shape['name']} {rung['name']}: answers differ from dolly_pipeline's "
-        f"({rung['same_answers']} the same{', ' + rung['error'] if rung['error'] else ''})"
-        for shape in shapes for rung in shape.get("rungs", []) if rung["identical"] is False
-    ]
-
-
-# --- The command line -------------------------------------------------------------------------
+    """Failed sizes, failed rungs, and rungs whose claim of identical answers does not hold."""
+    found = []
+    for shape in report["shapes"]:
+        found += [f"{shape['name']} failed: {shape['reason']}"] if shape["status"] == "failed" else []
+        found += [f"{shape['name']} {rung['name']}: " + (f"failed: {rung['error']}" if rung["error"] else
+                  f"answers differ from dolly_pipeline's ({rung['same_answers']} the same)")
+                  for rung in shape["rungs"] if rung["error"] or rung["identical"] is False]
+    return found
 
 
 class _Parser(argparse.ArgumentParser):
@@ -401,55 +326,40 @@ class _Parser(argparse.ArgumentParser):
         raise CommandLineError(message)
 
 
-def parse_args(argv: Sequence[str]) -> Settings:
-    """Turn the arguments into settings; a mistake raises :class:`CommandLineError` (one line)."""
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    """Parse and complete the arguments; a mistake raises :class:`CommandLineError` (one line)."""
     parser = _Parser(prog="python -m dolly_helpers.bench gpu", description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", choices=DOLLY_MODELS, default=list(DOLLY_MODELS), metavar="MODEL",
                         help=f"Dolly sizes to measure, in order (default: {' '.join(DOLLY_MODELS)})")
-    parser.add_argument("--json", type=Path, help=f"the report (default: {DEFAULT_JSON}; smoke: in --workdir)")
-    parser.add_argument("--workdir", type=Path, default=Path("/tmp/dolly-bench"), help="scratch for saved weights")
-    parser.add_argument("--new-tokens", type=int, help="tokens in every answer (default: 64; smoke: 8)")
-    parser.add_argument("--min-run-time", type=float, help="Timer seconds per rung (default: 1; smoke: 0.01)")
+    parser.add_argument("--json", type=Path, help=f"the report (default: {DEFAULT_JSON}; smoke: in TMPDIR)")
     parser.add_argument("--budget-seconds", type=float, default=540.0, help="time limit (default: %(default)s)")
     parser.add_argument("--force", action="store_true", help="measure again the sizes the JSON has")
     parser.add_argument("--cpu-smoke", action="store_true", help="the same on the CPU: small shapes, float32")
     args = parser.parse_args(list(argv))
-    smoke = args.cpu_smoke
-    new_tokens = args.new_tokens if args.new_tokens is not None else 8 if smoke else 64
-    min_run_time = args.min_run_time if args.min_run_time is not None else 0.01 if smoke else 1.0
-    if new_tokens < 1 or min_run_time <= 0 or args.budget_seconds <= 0:
-        raise CommandLineError("--new-tokens, --min-run-time and --budget-seconds must be positive")
-    specs = tuple(get_spec(name) for name in dict.fromkeys(args.models))
-    return Settings(
-        models=tuple(map(smoke_spec, specs)) if smoke else specs, new_tokens=new_tokens,
-        min_run_time=min_run_time, budget_seconds=args.budget_seconds, workdir=args.workdir,
-        json_path=args.json or (args.workdir / "gpu-benchmark-smoke.json" if smoke else DEFAULT_JSON),
-        force=args.force, smoke=smoke, device="cpu" if smoke else "cuda",
-        dtype=torch.float32 if smoke else torch.bfloat16,
-    )
+    if args.budget_seconds <= 0:
+        raise CommandLineError(f"--budget-seconds must be positive, got {args.budget_seconds:g}")
+    specs, smoke = [get_spec(name) for name in dict.fromkeys(args.models)], args.cpu_smoke
+    args.specs = [smoke_spec(spec) for spec in specs] if smoke else specs
+    args.json = args.json or (Path(tempfile.gettempdir()) / "gpu-benchmark-smoke.json" if smoke else DEFAULT_JSON)
+    args.device, args.dtype = ("cpu", torch.float32) if smoke else ("cuda", torch.bfloat16)
+    args.new_tokens, args.min_run_time = (4, 0.01) if smoke else (NEW_TOKENS, 1.0)
+    args.threads = 1 if smoke else torch.get_num_threads()  # the smoke run checks code, not speed
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m dolly_helpers.bench gpu``: 0 if every claim held, 1 if not, 2 on bad input, 3 without a GPU."""
     try:
-        settings = parse_args(sys.argv[1:] if argv is None else argv)
+        args = parse_args(sys.argv[1:] if argv is None else argv)
     except CommandLineError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    except SystemExit as done:  # --help
-        return done.code if isinstance(done.code, int) else 0
-    if not settings.smoke and not torch.cuda.is_available():
+    if not args.cpu_smoke and not torch.cuda.is_available():
         print(NO_GPU, file=sys.stderr)
         return 3
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # every file is local: never wait on the Hub
-    settings.workdir.mkdir(parents=True, exist_ok=True)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1 if settings.smoke else threads)  # the smoke run checks code, not speed
-    try:
-        report = Benchmark(settings).run()
-    finally:
-        torch.set_num_threads(threads)
-    print("\n".join(summary_lines(report)) + f"\nwrote {settings.json_path}")
-    for problem in problems(report):
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    report = Benchmark(args).run()
+    print(f"{report['title']}; wrote {args.json}")
+    for problem in (found := problems(report)):
         print(f"error: {problem}", file=sys.stderr)
-    return 1 if problems(report) else 0
+    return 1 if found else 0
