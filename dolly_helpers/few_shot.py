@@ -1,6 +1,6 @@
 """Prompts outside the plain template: worked examples before a question, and raw text.
 
-Chapter 7 (Prompt engineering) compares a zero-shot instruction with a few-shot one, and
+Chapter 8 (Prompt engineering) compares a zero-shot instruction with a few-shot one, and
 Dolly's prompt format with text that breaks it. Dolly has a single instruction slot, so the
 worked examples of a few-shot prompt go inside the instruction, before the question.
 """

@@ -1,6 +1,6 @@
 """Ask a loaded model for answers: batched, greedy or sampled, stopped at Dolly's end key.
 
-Chapter 4 asks the seed questions; chapter 7 compares decoding settings; the playground
+Chapter 4 asks the seed questions; chapter 8 compares decoding settings; the playground
 streams an answer piece by piece.
 """
 

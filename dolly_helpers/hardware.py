@@ -1,6 +1,6 @@
 """The machine a chapter runs on, absorbed in one place.
 
-Chapter 4 (Running Dolly) and chapter 8 (Playground) ask this module which device to use and
+Chapter 4 (Running Dolly) and chapter 9 (Playground) ask this module which device to use and
 which number format fits it, so no notebook ever branches on CUDA itself. The book's status
 page prints :func:`environment_report`. Memory is in GB = 1e9 bytes.
 """

@@ -359,7 +359,7 @@ def _spec_of_folder(path: Path) -> ModelSpec:
 
 
 def spec_from_folder(path: str | os.PathLike) -> ModelSpec:
-    """Describe a saved GPT-NeoX folder (a model trained in chapter 9, a local Dolly copy)."""
+    """Describe a saved GPT-NeoX folder (a model trained in chapter 10, a local Dolly copy)."""
     from transformers import AutoConfig
 
     path = Path(path)

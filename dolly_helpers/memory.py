@@ -1,7 +1,7 @@
 """Will this model fit? A memory plan before a multi-gigabyte download.
 
 Chapter 4 (Running Dolly) plans each Dolly size against a T4 and an A100 before loading it;
-chapter 8 (Playground) checks a choice before switching models. Every figure is in
+chapter 9 (Playground) checks a choice before switching models. Every figure is in
 GB = 1e9 bytes (a GPU sold as "16 GB" has 16e9 bytes; PyTorch prints GiB = 2**30 bytes).
 
 The estimate, for ``n`` parameters, ``L`` layers of width ``h``, a sequence of ``s`` tokens and a

@@ -1,6 +1,6 @@
 """A prompt playground: ask any model of the book a question and watch the answer arrive.
 
-Chapter 8 builds one with ``Playground()`` and displays it. Every control of the user interface
+Chapter 9 builds one with ``Playground()`` and displays it. Every control of the user interface
 maps to one argument of :func:`~dolly_helpers.generation.stream_generate`; the memory plan of
 the chosen model is shown before anything is loaded, and models load lazily, once per name.
 
@@ -37,7 +37,7 @@ _LABELS = {"description_width": "9em"}
 
 
 class Playground:
-    """An ipywidgets user interface around :func:`stream_generate` (chapter 8).
+    """An ipywidgets user interface around :func:`stream_generate` (chapter 9).
 
     Evaluate the object in a notebook cell to display it; :meth:`generate` runs what the
     Generate button runs, so a script can drive the same interface.

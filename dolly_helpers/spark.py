@@ -1,6 +1,6 @@
 """Batch inference on a Spark table: every row of a DataFrame gets Dolly's answer.
 
-Chapter 10 (Dolly on the Lakehouse) runs it on a laptop with ``local[2]`` and the tiny
+Chapter 11 (Dolly on the Lakehouse) runs it on a laptop with ``local[2]`` and the tiny
 default model; the same ``add_responses`` call runs unchanged on a Databricks or other Spark
 cluster with GPUs and a real Dolly size. Each executor's Python process loads the model once
 and answers its rows in batches with the book's own ``generate``; models load through
@@ -185,7 +185,7 @@ def add_responses(
     batch_size: int = 8,
     **decoding: Any,
 ) -> DataFrame:
-    """Return ``df`` with Dolly's answer to every row: the batch inference of chapter 10.
+    """Return ``df`` with Dolly's answer to every row: the batch inference of chapter 11.
 
     Every input row and column is kept, in order within each partition, and seven columns are
     added (``RESULT_COLUMNS``): ``response``, ``stop_reason``, ``prompt_tokens``,

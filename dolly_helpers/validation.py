@@ -1,6 +1,6 @@
 """Check what a reader passes in, once, and say in one line what is wrong and what to do.
 
-Every entry point of the book (``generate``, ``stream_generate``, the chapter 8 playground and
+Every entry point of the book (``generate``, ``stream_generate``, the chapter 9 playground and
 ``python -m dolly_helpers ask``) runs its arguments through these checks before any model work,
 so a typo costs a one-line ``TypeError`` or ``ValueError``, never a traceback from deep inside
 transformers. :class:`~dolly_helpers.generation.DecodingSettings` calls the decoding checks when

@@ -1,4 +1,4 @@
-"""Few-shot instructions and raw continuations (chapter 7)."""
+"""Few-shot instructions and raw continuations (chapter 8)."""
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""The chapter 8 playground: built, driven through generate(), errors as one line."""
+"""The chapter 9 playground: built, driven through generate(), errors as one line."""
 
 import pytest
 

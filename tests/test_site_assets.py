@@ -148,7 +148,7 @@ def test_no_npm_stops_the_site_build_with_a_one_line_error(tmp_path, monkeypatch
 PAGE = """<!DOCTYPE html><html><head>
 <link rel="stylesheet" href="../_static/styles/theme.css">
 <link rel="stylesheet" href="https://fonts.example.org/css?family=Roboto">
-<link rel="canonical" href="https://dolly-book.example.org/notebooks/08_playground.html">
+<link rel="canonical" href="https://dolly-book.example.org/notebooks/09_playground.html">
 <link rel="preload" as="font" href="//cdn.example.org/font.woff2">
 <script src="../_static/npm/requirejs-2.3.8/require.js"></script>
 <script src="https://cdnjs.cloudflare.com/ajax/libs/require.js/2.3.4/require.min.js"></script>

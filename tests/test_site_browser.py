@@ -134,7 +134,7 @@ def test_chapter_5_shows_its_comparison_table(server, browser):
 
 
 def test_chapter_8_renders_its_widgets_with_their_saved_state(server, browser):
-    assert open_page(browser, server + "notebooks/08_playground.html") == []
+    assert open_page(browser, server + "notebooks/09_playground.html") == []
     assert browser.find_elements(By.CSS_SELECTOR, ".jupyter-widgets.widget-textarea")
     values = [area.get_property("value") for area in browser.find_elements(By.CSS_SELECTOR, ".widget-textarea textarea")]
     assert "What is the highest mountain in Japan?" in values

@@ -1,4 +1,4 @@
-"""Batch inference with Spark (chapter 10): same answers as ``generate``, bad rows reported.
+"""Batch inference with Spark (chapter 11): same answers as ``generate``, bad rows reported.
 
 The tests of the Spark job itself need pyspark and Java; without them they are skipped with a
 message saying what is missing. One ``local[2]`` session serves the whole test run.

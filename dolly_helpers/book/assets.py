@@ -1,6 +1,6 @@
 """The site's own copies of require.js, the widget manager and MathJax, so that it works offline.
 
-By default a jupyter-book 1.x page loads MathJax, and chapter 8's saved widgets load require.js
+By default a jupyter-book 1.x page loads MathJax, and chapter 9's saved widgets load require.js
 and ``@jupyter-widgets/html-manager``, from CDNs. :func:`prepare_assets`, run by every site build,
 fetches the same npm packages once (``npm pack``, pinned versions checked against their sha512)
 into ``.cache/site-assets/``, outside git, and copies the files the pages need, plus a few lines
@@ -64,7 +64,7 @@ REQUIREJS = Package(
     "sha512-7/cTSLOdYkNBNJcDMWf+luFvMriVm7eYxp4BcFCsAX0wF421Vyce5SXP17c+Jd5otXKGNehIonFlyQXSowL6Mw==",
     ("require.js", "package.json"),
 )
-# 1.x renders the ipywidgets 8 state that chapter 8 saves (@jupyter-widgets/controls 2.0.0).
+# 1.x renders the ipywidgets 8 state that chapter 9 saves (@jupyter-widgets/controls 2.0.0).
 HTML_MANAGER = Package(
     "@jupyter-widgets/html-manager", "1.0.15",
     "sha512-5thBIV6ymNgmPVOHvzx+gGy8ZSKmSazhtGw4/c4xJDVzRhG9PTeQsRjF3FUTopvFi//SABeNz1yp47bCrJ3CQA==",
@@ -88,7 +88,7 @@ WIDGETS_SETUP_JS = "widgets-setup.js"
 WIDGETS_JS = f"{HTML_MANAGER.folder}/dist/embed-amd.js"
 MATHJAX_JS = f"{MATHJAX.folder}/es5/tex-mml-chtml.js"
 
-#: Loaded between require.js and the widget manager on a page with saved widgets (chapter 8).
+#: Loaded between require.js and the widget manager on a page with saved widgets (chapter 9).
 WIDGETS_SETUP = """\
 /* Written by dolly_helpers/book/assets.py: set-up for the widget manager of a page with saved widgets. */
 (function () {

@@ -4,7 +4,7 @@ Stage 1 pretrains a fresh GPT-NeoX on the mini-Pile, packed into full windows as
 (:func:`pretrain`). Stage 2 fine-tunes it on instruction records the way Dolly's trainer does
 (:func:`instruction_tune`): Dolly's three keys become special tokens, the embeddings are resized,
 records longer than the window are dropped rather than cut, and the loss counts only the
-response and ``### End``. Chapter 9 writes the same training step out by hand.
+response and ``### End``. Chapter 10 writes the same training step out by hand.
 """
 
 from __future__ import annotations
@@ -151,7 +151,7 @@ def encode_records(
     """Tokenize records into (input ids, labels) and count those dropped for not fitting.
 
     A record longer than ``window`` is dropped, never cut, so ``### End`` is never lost.
-    With ``response_only=False`` the loss covers the whole prompt too (chapter 9 compares).
+    With ``response_only=False`` the loss covers the whole prompt too (chapter 10 compares).
     """
     encoded, dropped = [], 0
     texts = [build_training_text(r.instruction, r.response, r.context) for r in records]
