@@ -39,7 +39,9 @@ class CommandLineError(Exception):
     """A mistake on the command line, reported as one line instead of a traceback."""
 
 
-class _Parser(argparse.ArgumentParser):
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose mistakes raise :class:`CommandLineError` instead of exiting."""
+
     def error(self, message: str) -> None:  # type: ignore[override]
         raise CommandLineError(message)
 
@@ -219,9 +221,9 @@ COMMANDS: dict[str, Command] = {
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser with one subparser per entry of :data:`COMMANDS`."""
-    parser = _Parser(prog="python -m dolly_helpers", description="Helpers of the Dolly book.")
+    parser = Parser(prog="python -m dolly_helpers", description="Helpers of the Dolly book.")
     parser.add_argument("--debug", action="store_true", help="print the traceback of an error too")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     subparsers.required = True
     for name, command in COMMANDS.items():
         subparser = subparsers.add_parser(name, help=command.help, description=command.help)

@@ -12,7 +12,7 @@ import types
 import pytest
 
 from dolly_helpers.bench import cli, cpu
-from dolly_helpers.bench.measure import measure, median, median_ratio
+from dolly_helpers.bench.measure import measure, median
 from dolly_helpers.questions import COMPARISON_QUESTIONS, Question
 
 
@@ -143,8 +143,5 @@ def test_measure_reads_the_peak_memory_on_linux():
         assert measured.peak_rss_mb is None
 
 
-def test_medians_and_ratios_pair_by_pair():
+def test_medians_of_the_readings_that_exist():
     assert median([3.0, None, 1.0, 2.0]) == 2.0 and median([None]) is None
-    assert median_ratio([10.0, 4.0, 9.0], [2.0, 2.0, 1.0]) == 5.0
-    with pytest.raises(ValueError, match="pairs"):
-        median_ratio([1.0], [])

@@ -42,7 +42,7 @@ from pathlib import Path
 
 import torch
 
-from ..cli import CommandLineError
+from ..cli import CommandLineError, Parser
 from ..generation import generate
 from ..hardware import environment_report
 from ..loading import LoadedModel, load_model
@@ -308,13 +308,8 @@ def final_lines(report: dict) -> str:
     return "\n".join(f"{name}: {report[name]:.2f}" for name in TARGETS if name in report)
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise CommandLineError(message)
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m dolly_helpers.bench cpu", description=__doc__.splitlines()[0])
+    parser = Parser(prog="python -m dolly_helpers.bench cpu", description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=list(TINY_MODELS), metavar="MODEL",
                         help=f"tiny models to run (default: {' '.join(TINY_MODELS)})")
     parser.add_argument("--repeats", type=int, default=DEFAULT_REPEATS,

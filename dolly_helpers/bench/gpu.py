@@ -47,7 +47,7 @@ from pathlib import Path
 import torch
 from torch.utils.benchmark import Timer
 
-from ..cli import CommandLineError
+from ..cli import CommandLineError, Parser
 from ..gpus import decode_roofline_tokens_per_s, get_gpu
 from ..models import DOLLY_MODELS, TINY_MODELS_DIR, ModelSpec, get_spec
 from ..prompt import END_KEY, RESPONSE_KEY, build_prompt
@@ -321,14 +321,9 @@ def problems(report: dict) -> list[str]:
     return found
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise CommandLineError(message)
-
-
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     """Parse and complete the arguments; a mistake raises :class:`CommandLineError` (one line)."""
-    parser = _Parser(prog="python -m dolly_helpers.bench gpu", description=__doc__.splitlines()[0])
+    parser = Parser(prog="python -m dolly_helpers.bench gpu", description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", choices=DOLLY_MODELS, default=list(DOLLY_MODELS), metavar="MODEL",
                         help=f"Dolly sizes to measure, in order (default: {' '.join(DOLLY_MODELS)})")
     parser.add_argument("--json", type=Path, help=f"the report (default: {DEFAULT_JSON}; smoke: in TMPDIR)")

@@ -77,10 +77,3 @@ def median(values: Sequence[float | None]) -> float | None:
     """The median of the readings that exist; None when there are none."""
     present = [value for value in values if value is not None]
     return statistics.median(present) if present else None
-
-
-def median_ratio(numerators: Sequence[float], denominators: Sequence[float]) -> float:
-    """The median of ``numerator / denominator`` taken pair by pair."""
-    if len(numerators) != len(denominators) or not numerators:
-        raise ValueError("ratios need pairs: two equally long, non-empty lists")
-    return statistics.median(n / d for n, d in zip(numerators, denominators))
