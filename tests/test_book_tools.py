@@ -9,7 +9,8 @@ from dolly_helpers.book import paths
 from dolly_helpers.book.__main__ import main
 from dolly_helpers.book.clean import clean_notebook, cleaned_text
 from dolly_helpers.book.execute import hide_replaced_parameters
-from dolly_helpers.book.runs import input_fingerprint
+from dolly_helpers.book.fingerprint import changes, notebook_inputs
+from dolly_helpers.book.runs import size_jobs
 
 
 def _executed_notebook() -> nbformat.NotebookNode:
@@ -57,9 +58,11 @@ def test_only_the_injected_parameters_cell_shows(tmp_path):
     assert cells[1].metadata.tags == ["injected-parameters"]
 
 
-def test_fingerprint_depends_on_the_model():
-    assert input_fingerprint("tiny-dolly-small") == input_fingerprint("tiny-dolly-small")
-    assert input_fingerprint("tiny-dolly-small") != input_fingerprint("tiny-dolly-large")
+def test_a_run_s_inputs_depend_on_the_model():
+    small, large = (size_jobs([name])[0] for name in ("tiny-dolly-small", "tiny-dolly-large"))
+    inputs = {job.output: notebook_inputs(job.source, job.parameters, job.writes) for job in (small, large)}
+    assert notebook_inputs(small.source, small.parameters, small.writes) == inputs[small.output]
+    assert changes(inputs[small.output], inputs[large.output]) == ["parameters changed"]
 
 
 def test_committed_notebooks_are_clean():
@@ -116,8 +119,9 @@ def test_a_failed_model_does_not_stop_the_others(fake_runs, tmp_path, capsys):
     assert code == 1
     assert fake_runs == ["tiny-dolly-small", "tiny-dolly-medium", "tiny-dolly-large"]
     out, err = capsys.readouterr()
-    assert "tiny-dolly-medium    failed: RuntimeError: Tried to allocate 2.00 GiB" in out
-    assert "1 of 3 models failed" in err
+    medium = next(line for line in out.splitlines() if "tiny-dolly-medium/" in line)
+    assert medium.endswith(" failed: RuntimeError: Tried to allocate 2.00 GiB")
+    assert "1 of 3 per-size runs failed" in err
     combined = json.loads((tmp_path / "summary.json").read_text())
     assert set(combined) == {"tiny-dolly-small", "tiny-dolly-large"}
 
@@ -126,9 +130,11 @@ def test_an_unchanged_run_is_skipped(fake_runs, capsys):
     assert main(["run", "--models", "tiny-dolly-small"]) == 0
     assert main(["run", "--models", "tiny-dolly-small"]) == 0
     assert fake_runs == ["tiny-dolly-small"]
-    assert "tiny-dolly-small     unchanged" in capsys.readouterr().out
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].endswith(" ran in 0.0 s (never executed)") and out[1].endswith(" skipped (unchanged)")
     assert main(["run", "--models", "tiny-dolly-small", "--force"]) == 0
     assert fake_runs == ["tiny-dolly-small", "tiny-dolly-small"]
+    assert capsys.readouterr().out.endswith(" ran in 0.0 s (forced)\n")
 
 
 def test_a_failing_notebook_leaves_the_previous_output_untouched(tmp_path):
@@ -160,10 +166,11 @@ def test_ctrl_c_keeps_finished_runs_and_a_rerun_resumes(fake_runs, tmp_path, mon
 
     monkeypatch.setattr(runs, "execute_notebook", interrupted)
     assert main(["run", "--models", "tiny-dolly-small", "tiny-dolly-large"]) == 130
-    last_line = capsys.readouterr().err.strip().splitlines()[-1]  # after the progress bar
-    assert last_line == "interrupted: finished runs kept (tiny-dolly-small); run the same command again to resume"
+    small = f"{tmp_path}/tiny-dolly-small/04_running-dolly.ipynb"
+    assert capsys.readouterr().err == (
+        f"interrupted: finished notebooks kept ({small}); run the same command again to resume\n")
     assert set(json.loads((tmp_path / "summary.json").read_text())) == {"tiny-dolly-small"}
-    assert not (tmp_path / "tiny-dolly-large" / "fingerprint.txt").exists()
+    assert set(json.loads((tmp_path / "fingerprints.json").read_text())) == {small}
 
     monkeypatch.setattr(runs, "execute_notebook", finish)
     assert main(["run", "--models", "tiny-dolly-small", "tiny-dolly-large"]) == 0

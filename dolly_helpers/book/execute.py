@@ -1,23 +1,47 @@
-"""Execute notebooks with papermill, quietly, from the folder they live in."""
+"""Execute notebooks with papermill, quietly, from the folder they live in, two at a time.
+
+A notebook whose inputs did not change since its last successful execution is skipped (see
+:mod:`.fingerprint`); ``force=True`` runs it anyway. Each notebook runs in its own kernel, in
+its own worker process, with the number of torch threads it would have alone, so its outputs
+are the same (training and scoring sum in a different order on another number of threads).
+Idle threads sleep instead of spinning (``OMP_WAIT_POLICY=PASSIVE``): two kernels on a small
+machine then share it instead of slowing each other down several times over.
+"""
 
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import paths
 from .clean import clean_file
+from .fingerprint import Stamps, changes, code_mentions, notebook_inputs
 from .links import rebase_notebook_links
 
-EXECUTION_TIMES = "execution-times.json"
 #: Seconds one cell may take; loading dolly-v2-12b from disk takes minutes.
 CELL_TIMEOUT = 1800
+#: Notebooks executed at a time; ``--jobs`` changes it.
+WORKERS = 2
+#: Set in every kernel's environment unless already set (see the module's docstring).
+KERNEL_ENVIRONMENT = {"HF_HUB_DISABLE_PROGRESS_BARS": "1", "OMP_WAIT_POLICY": "PASSIVE"}
 
 
 class NotebookFailed(RuntimeError):
     """A notebook stopped with an error; the message names the notebook and the cell."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during a build: the notebooks that finished keep their stamps, the rest run next time."""
+
+    def __init__(self, finished: list[str]):
+        super().__init__(finished)
+        self.finished = finished
 
 
 def execute_notebook(source: Path, output: Path, parameters: dict | None = None) -> None:
@@ -33,7 +57,8 @@ def execute_notebook(source: Path, output: Path, parameters: dict | None = None)
 
     output.parent.mkdir(parents=True, exist_ok=True)
     partial = output.with_name(f".{output.stem}.partial.ipynb")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    for name, value in KERNEL_ENVIRONMENT.items():
+        os.environ.setdefault(name, value)
     try:
         papermill.execute_notebook(
             str(source),
@@ -74,19 +99,178 @@ def hide_replaced_parameters(path: Path) -> None:
     nbformat.write(notebook, path)
 
 
-def execute_all() -> dict[str, float]:
-    """Execute every chapter and book page in place with its default parameters.
+@dataclass(frozen=True)
+class Job:
+    """One execution: ``source`` run with ``parameters`` into ``output``."""
 
-    Prints and records (``runs/execution-times.json``, read by the status page) how many
-    seconds each notebook took.
+    source: Path
+    output: Path
+    parameters: Mapping = field(default_factory=dict)
+    #: Files the execution writes itself (a per-size run's summary): never its inputs.
+    writes: tuple[Path, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return paths.shown(self.output)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to a job: ``ran`` (and why), ``skipped`` (and why) or ``failed``."""
+
+    job: Job
+    status: str
+    reasons: tuple[str, ...] = ()
+    seconds: float | None = None
+    error: str = ""
+
+    def __str__(self) -> str:
+        why = ", ".join(self.reasons)
+        if self.status == "ran":
+            return f"ran in {self.seconds:.1f} s ({why})"
+        if self.status == "failed":
+            return f"failed: {self.error}"
+        return f"skipped ({why})"
+
+
+def run_jobs(
+    jobs: Sequence[Job],
+    *,
+    force: bool = False,
+    workers: int = WORKERS,
+    execute: Callable[[Path, Path, dict], None] | None = None,
+    before: Callable[[Job], None] | None = None,
+    report: Callable[[Outcome], None] | None = None,
+) -> list[Outcome]:
+    """Run every job whose inputs changed, ``workers`` at a time, in the order given; skip the others.
+
+    A job's inputs are read just before it starts, so a job after another sees what it wrote.
+    Each success is stamped at once; a failure leaves no stamp. ``execute`` (by default
+    :func:`execute_notebook`) runs in a worker process, ``before`` ahead of each execution,
+    ``report`` after each job, skipped or not. Returns the outcomes in job order.
     """
+    execute = execute or execute_notebook
+    stamps = Stamps()
+    pending = list(jobs)
+    outcomes: dict[int, Outcome] = {}
+    running: dict[Future, tuple[int, Job, dict, list[str]]] = {}
+
+    def finish(index: int, outcome: Outcome) -> None:
+        outcomes[index] = outcome
+        if report:
+            report(outcome)
+
+    pool = _pool(min(workers, len(pending)))
+    try:
+        index = 0
+        while pending or running:
+            while pending and len(running) < workers:
+                job = pending.pop(0)
+                inputs = notebook_inputs(job.source, job.parameters, job.writes)
+                reasons = ["forced"] if force else changes(stamps.get(job.output), inputs)
+                if not reasons:
+                    finish(index, Outcome(job, "skipped", ("unchanged",)))
+                else:
+                    stamps.forget(job.output)
+                    if before:
+                        before(job)
+                    future = pool.submit(_timed, execute, job.source, job.output, dict(job.parameters))
+                    running[future] = (index, job, inputs, reasons)
+                index += 1
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                position, job, inputs, reasons = running.pop(future)
+                try:
+                    seconds = future.result()
+                except Exception as error:  # papermill's execution error, a missing kernel, ...
+                    finish(position, Outcome(job, "failed", tuple(reasons), error=_one_line(error)))
+                else:
+                    stamps.record(job.output, inputs)
+                    finish(position, Outcome(job, "ran", tuple(reasons), seconds=seconds))
+    except KeyboardInterrupt:
+        pool.shutdown(wait=False, cancel_futures=True)
+        finished = [o.job.name for o in outcomes.values() if o.status != "failed"]
+        raise Interrupted(finished) from None
+    pool.shutdown()
+    return [outcomes[i] for i in sorted(outcomes)]
+
+
+def execute_all(*, force: bool = False, workers: int = WORKERS,
+                report: Callable[[Outcome], None] | None = None) -> list[Outcome]:
+    """Execute every chapter and book page in place with its default parameters, when its inputs changed.
+
+    Records how many seconds each notebook took in ``runs/execution-times.json`` (a skipped
+    notebook keeps its last time). Three rounds: the chapters in ``paths.RUN_ALONE``, one at a
+    time; the others, ``workers`` at a time, longest first; last, the notebooks that show the
+    execution times (the status page), once every other has finished.
+    """
+    notebooks = paths.chapters() + paths.pages()
+    times = read_execution_times()
+    last = [notebook for notebook in notebooks if _mentions(notebook, paths.EXECUTION_TIMES)]
+    alone = [notebook for notebook in notebooks if paths.slug(notebook) in paths.RUN_ALONE and notebook not in last]
+    together = [notebook for notebook in notebooks if notebook not in last + alone]
+    together.sort(key=lambda notebook: -times.get(notebook.name, float("inf")))
+
+    def record(outcome: Outcome) -> None:
+        if outcome.status == "ran":
+            times[outcome.job.source.name] = round(outcome.seconds, 1)
+            ordered = {nb.name: times[nb.name] for nb in notebooks if nb.name in times}
+            (paths.RUNS / paths.EXECUTION_TIMES).write_text(json.dumps(ordered, indent=1) + "\n")
+        if report:
+            report(outcome)
+
+    def run(round: list[Path], workers: int) -> list[Outcome]:
+        jobs = [Job(notebook, notebook) for notebook in round]
+        return run_jobs(jobs, force=force, workers=workers, report=record)
+
     paths.RUNS.mkdir(exist_ok=True)
-    seconds = {}
-    for notebook in paths.chapters() + sorted(paths.PAGES.glob("*.ipynb")):
-        started = time.perf_counter()
-        execute_notebook(notebook, notebook)
-        seconds[notebook.name] = round(time.perf_counter() - started, 1)
-        print(f"{notebook.relative_to(paths.ROOT)}: {seconds[notebook.name]:.1f} s", flush=True)
-        # Written as it goes, so the status page (executed last) sees this build's times.
-        (paths.RUNS / EXECUTION_TIMES).write_text(json.dumps(seconds, indent=1) + "\n")
-    return seconds
+    outcomes = run(alone, 1) + run(together, workers)
+    if any(outcome.status == "failed" for outcome in outcomes):
+        held = [Outcome(Job(notebook, notebook), "skipped", ("a notebook before it failed",)) for notebook in last]
+        for outcome in held:
+            record(outcome)
+        return outcomes + held
+    return outcomes + run(last, workers)
+
+
+def read_execution_times() -> dict[str, float]:
+    try:
+        return json.loads((paths.RUNS / paths.EXECUTION_TIMES).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _mentions(notebook: Path, name: str) -> bool:
+    return name in code_mentions(notebook)
+
+
+def _timed(execute: Callable[[Path, Path, dict], None], source: Path, output: Path, parameters: dict) -> float:
+    """Run one execution (in a worker process) and return its wall time, kernel start included."""
+    started = time.perf_counter()
+    execute(source, output, parameters)
+    return time.perf_counter() - started
+
+
+class _InProcess(Executor):
+    """One job at a time in this process (``workers=1``): no worker to start, Ctrl-C goes straight through."""
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except Exception as error:
+            future.set_exception(error)
+        return future
+
+
+def _pool(workers: int) -> Executor:
+    if workers <= 1:
+        return _InProcess()
+    # A fresh interpreter per worker ("spawn"): nothing of this process's state is shared.
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+
+
+def _one_line(error: BaseException) -> str:
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    last = lines[-1] if lines else type(error).__name__
+    return f"{type(error).__name__}: {last}"[:300]
