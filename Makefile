@@ -9,19 +9,45 @@ TORCH_SPEC ?= torch==2.13.0
 TORCH_PIP_ARGS ?=
 VENV_FLAGS ?= $(shell $(PYTHON) -c "import torch" >/dev/null 2>&1 && echo --system-site-packages)
 MODELS ?= tiny-dolly-small tiny-dolly-medium tiny-dolly-large
+# `make book` skips every notebook and the site whose inputs did not change since they were last
+# made (dolly_helpers/book/fingerprint.py); FORCE=1 (or `make book-from-scratch`) redoes it all.
+FORCE ?=
+# Notebooks executed at a time, each in its own kernel.
+JOBS ?= 2
+FORCE_FLAG := $(if $(filter 1 yes true,$(FORCE)),--force)
+# `make test`: the unit tests and the site checks side by side (each printed whole when it ends:
+# the unit tests leave the cores idle a third of the time), then nbval. The unit tests and nbval
+# each run in TEST_JOBS processes (pytest-xdist; a test module or a notebook stays in one of them,
+# the longest notebooks first). Idle torch threads sleep instead of spinning (OMP_WAIT_POLICY),
+# so processes share the cores instead of stalling each other.
+TEST_JOBS ?= 2
+PYTEST := OMP_WAIT_POLICY=PASSIVE $(BIN)/python -m pytest -p no:cacheprovider
+OUTPUT_SYNC := $(if $(filter output-sync,$(.FEATURES)),--output-sync=target)
 # Where `book site --check` builds (dolly_helpers/book/site.py, CHECK_OUTPUT); the browser test opens it.
 SITE_CHECK_HTML := _build/check/_build/html
 
-.PHONY: book test bench runs execute site clean-notebooks pile-sources tiny-models install distclean
+.PHONY: book book-from-scratch test test-units test-notebooks test-site bench runs execute site clean-notebooks pile-sources tiny-models install distclean
 
-book: runs execute site  ## Regenerate every output on the tiny models and build the site.
+book: runs execute site  ## Regenerate the outputs whose inputs changed, on the tiny models, and build the site.
+
+book-from-scratch:  ## Execute every notebook and build the site again, changed or not.
+	$(MAKE) book FORCE=1
 
 test: $(STAMP)  ## Unit tests, notebook checks (nbval, cleanliness), a site build and a browser pass over it.
-	$(BIN)/python -m pytest tests --ignore=tests/test_site_browser.py --ignore=tests/test_site_html.py
-	$(BIN)/python -m pytest -p dolly_helpers.book.nbval_plugin --nbval notebooks --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider -q
+	@$(MAKE) --no-print-directory -j2 $(OUTPUT_SYNC) test-units test-site
+	@$(MAKE) --no-print-directory test-notebooks
+
+test-units: $(STAMP)  ## The unit tests.
+	$(PYTEST) -n $(TEST_JOBS) --dist loadscope tests --ignore=tests/test_site_browser.py --ignore=tests/test_site_html.py
+
+test-notebooks: $(STAMP)  ## nbval: every chapter executed again and compared with its committed outputs.
+	$(PYTEST) -n $(TEST_JOBS) --dist loadscope --no-loadscope-reorder -p dolly_helpers.book.nbval_plugin \
+	  --nbval notebooks --nbval-sanitize-with tests/nbval_sanitize.cfg -q
+
+test-site: $(STAMP)  ## Clean notebooks, a fresh site build that fails on warnings, a browser pass over it.
 	$(BIN)/python -m dolly_helpers.book check-clean
 	$(BIN)/python -m dolly_helpers.book site --check
-	DOLLY_SITE_HTML=$(SITE_CHECK_HTML) $(BIN)/python -m pytest tests/test_site_browser.py tests/test_site_html.py -p no:cacheprovider
+	DOLLY_SITE_HTML=$(SITE_CHECK_HTML) $(PYTEST) tests/test_site_browser.py tests/test_site_html.py
 
 install: $(STAMP)
 
@@ -29,13 +55,13 @@ bench: $(STAMP)  ## Time the helper against the plain transformers pipeline, sid
 	$(BIN)/python -m dolly_helpers.bench cpu
 
 runs: $(STAMP)  ## Execute the per-size chapters once per model into runs/.
-	$(BIN)/python -m dolly_helpers.book run --models $(MODELS)
+	$(BIN)/python -m dolly_helpers.book run --models $(MODELS) $(FORCE_FLAG)
 
-execute: $(STAMP)  ## Execute the committed chapters in place on the default model, then clean them.
-	$(BIN)/python -m dolly_helpers.book execute
+execute: $(STAMP)  ## Execute the chapters whose inputs changed in place on the default model, then clean them.
+	$(BIN)/python -m dolly_helpers.book execute --jobs $(JOBS) $(FORCE_FLAG)
 
 site: $(STAMP)  ## Build the static HTML site into _build/html (fetches its JavaScript once with npm).
-	$(BIN)/python -m dolly_helpers.book site
+	$(BIN)/python -m dolly_helpers.book site $(FORCE_FLAG)
 
 clean-notebooks: $(STAMP)
 	$(BIN)/python -m dolly_helpers.book clean
