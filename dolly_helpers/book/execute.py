@@ -13,9 +13,11 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import queue
+import signal
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -146,53 +148,50 @@ def run_jobs(
 
     A job's inputs are read just before it starts, so a job after another sees what it wrote.
     Each success is stamped at once; a failure leaves no stamp. ``execute`` (by default
-    :func:`execute_notebook`) runs in a worker process, ``before`` ahead of each execution,
-    ``report`` after each job, skipped or not. Returns the outcomes in job order.
+    :func:`execute_notebook`) runs in a worker process (in this one for ``workers=1``), ``before``
+    ahead of each execution, ``report`` after each job, skipped or not. Ctrl-C stops the
+    notebooks under way; the finished ones keep their stamps. Returns the outcomes in job order.
     """
     execute = execute or execute_notebook
     stamps = Stamps()
-    pending = list(jobs)
+    pending = list(enumerate(jobs))
     outcomes: dict[int, Outcome] = {}
-    running: dict[Future, tuple[int, Job, dict, list[str]]] = {}
+    running: dict[int, tuple[Job, dict, list[str]]] = {}
 
     def finish(index: int, outcome: Outcome) -> None:
         outcomes[index] = outcome
         if report:
             report(outcome)
 
-    pool = _pool(min(workers, len(pending)))
+    pool = _Workers(min(workers, len(pending)))
     try:
-        index = 0
         while pending or running:
-            while pending and len(running) < workers:
-                job = pending.pop(0)
+            while pending and len(running) < pool.size:
+                index, job = pending.pop(0)
                 inputs = notebook_inputs(job.source, job.parameters, job.writes)
                 reasons = ["forced"] if force else changes(stamps.get(job.output), inputs)
                 if not reasons:
                     finish(index, Outcome(job, "skipped", ("unchanged",)))
-                else:
-                    stamps.forget(job.output)
-                    if before:
-                        before(job)
-                    future = pool.submit(_timed, execute, job.source, job.output, dict(job.parameters))
-                    running[future] = (index, job, inputs, reasons)
-                index += 1
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
-                position, job, inputs, reasons = running.pop(future)
-                try:
-                    seconds = future.result()
-                except Exception as error:  # papermill's execution error, a missing kernel, ...
-                    finish(position, Outcome(job, "failed", tuple(reasons), error=_one_line(error)))
-                else:
-                    stamps.record(job.output, inputs)
-                    finish(position, Outcome(job, "ran", tuple(reasons), seconds=seconds))
+                    continue
+                stamps.forget(job.output)
+                if before:
+                    before(job)
+                running[index] = (job, inputs, reasons)
+                pool.submit(index, _timed, execute, job.source, job.output, dict(job.parameters))
+            if not running:
+                break
+            index, seconds, error = pool.next_done()
+            job, inputs, reasons = running.pop(index)
+            if error is not None:  # papermill's execution error, a missing kernel, ...
+                finish(index, Outcome(job, "failed", tuple(reasons), error=_one_line(error)))
+            else:
+                stamps.record(job.output, inputs)
+                finish(index, Outcome(job, "ran", tuple(reasons), seconds=seconds))
     except KeyboardInterrupt:
-        pool.shutdown(wait=False, cancel_futures=True)
-        finished = [o.job.name for o in outcomes.values() if o.status != "failed"]
-        raise Interrupted(finished) from None
-    pool.shutdown()
-    return [outcomes[i] for i in sorted(outcomes)]
+        pool.stop()
+        raise Interrupted([outcome.job.name for outcome in outcomes.values() if outcome.status != "failed"]) from None
+    pool.close()
+    return [outcomes[index] for index in sorted(outcomes)]
 
 
 def execute_all(*, force: bool = False, workers: int = WORKERS,
@@ -251,23 +250,53 @@ def _timed(execute: Callable[[Path, Path, dict], None], source: Path, output: Pa
     return time.perf_counter() - started
 
 
-class _InProcess(Executor):
-    """One job at a time in this process (``workers=1``): no worker to start, Ctrl-C goes straight through."""
+class _Workers:
+    """Up to ``size`` jobs at a time, each in a worker process (started with the first job), or,
+    for ``size`` 1, one at a time in this process. ``next_done`` waits for any job to end."""
 
-    def submit(self, fn, /, *args, **kwargs) -> Future:
-        future: Future = Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except Exception as error:
-            future.set_exception(error)
-        return future
+    def __init__(self, size: int):
+        self.size = max(1, size)
+        self._pool = None
+        self._done: queue.Queue = queue.Queue()
+
+    def submit(self, key: int, function: Callable, *args) -> None:
+        if self.size == 1:
+            try:
+                self._done.put((key, function(*args), None))
+            except Exception as error:
+                self._done.put((key, None, error))
+            return
+        if self._pool is None:
+            # A fresh interpreter per worker ("spawn"): nothing of this process's state is shared.
+            context = multiprocessing.get_context("spawn")
+            self._pool = context.Pool(self.size, initializer=_worker_started)
+        self._pool.apply_async(function, args, callback=lambda result: self._done.put((key, result, None)),
+                               error_callback=lambda error: self._done.put((key, None, error)))
+
+    def next_done(self) -> tuple[int, object, BaseException | None]:
+        while True:  # a short timeout keeps Ctrl-C responsive
+            try:
+                return self._done.get(timeout=0.2)
+            except queue.Empty:
+                pass
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool.join()
+
+    def stop(self) -> None:
+        """Ctrl-C: end the notebooks under way (their partial files are removed, their kernels shut down)."""
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool.join()
 
 
-def _pool(workers: int) -> Executor:
-    if workers <= 1:
-        return _InProcess()
-    # A fresh interpreter per worker ("spawn"): nothing of this process's state is shared.
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+def _worker_started() -> None:
+    """In a worker: Ctrl-C is the build's to handle, and the build's stop (SIGTERM) unwinds the
+    notebook under way, so that its kernel is shut down and its partial output removed."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
 
 def _one_line(error: BaseException) -> str:
