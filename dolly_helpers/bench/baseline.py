@@ -1,7 +1,7 @@
 """The baselines: Dolly run the way its users ran it, one prompt per pipeline call.
 
-The seed article called Dolly's own pipeline, ``pipeline(model="databricks/dolly-v2-12b",
-trust_remote_code=True)``: the ``InstructionTextGenerationPipeline`` of Dolly's Hub repository
+The seed article called Dolly's own pipeline, ``pipeline(model="databricks/dolly-v2-12b", ...)``
+with remote code switched on: the ``InstructionTextGenerationPipeline`` of Dolly's Hub repository
 (``instruct_pipeline.py``). This book never runs remote code, so :class:`DollyPipeline` is that
 pipeline's behaviour written out here, a ``transformers.Pipeline`` that
 

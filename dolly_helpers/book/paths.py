@@ -14,8 +14,9 @@ PACKAGE = ROOT / "dolly_helpers"
 #: Chapters that run once per model size; papermill sets their ``model_name``.
 PER_SIZE_CHAPTERS = ("04_running-dolly.ipynb",)
 #: Chapters (by name, without their number) whose outputs compare speeds measured within the
-#: chapter, Spark's ``local[2]`` against one process: the build runs them with nothing beside them.
-RUN_ALONE = ("dolly-on-the-lakehouse",)
+#: chapter (the speed ladder; Spark's ``local[2]`` against one process): the build runs them with
+#: nothing beside them.
+RUN_ALONE = ("making-dolly-fast", "dolly-on-the-lakehouse")
 #: In ``runs/``: the seconds each notebook took (the status page shows them).
 EXECUTION_TIMES = "execution-times.json"
 #: In ``runs/``: the inputs of every notebook's last successful execution (see fingerprint.py).
