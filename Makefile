@@ -51,7 +51,7 @@ test-site: $(STAMP)  ## Clean notebooks, a fresh site build that fails on warnin
 
 install: $(STAMP)
 
-bench: $(STAMP)  ## Time the helper against the plain transformers pipeline, side by side.
+bench: $(STAMP)  ## The speed ladder on the tiny models, against Dolly's own pipeline behaviour, side by side.
 	$(BIN)/python -m dolly_helpers.bench cpu
 
 runs: $(STAMP)  ## Execute the per-size chapters once per model into runs/.
