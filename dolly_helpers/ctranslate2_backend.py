@@ -58,11 +58,11 @@ def converted_folder(source: str, revision: str | None, cache_root: Path, comput
     """Where the converted copy of ``source`` lives; its name changes when the weights do."""
     digest = hashlib.sha256(f"{source}@{revision}:{compute_type}".encode())
     folder = Path(source)
-    if folder.is_dir():
+    if folder.is_dir():  # each file's name, size and time: no need to read gigabytes of weights
         for file in sorted(folder.iterdir()):
             if file.is_file():
-                digest.update(file.name.encode())
-                digest.update(file.read_bytes())
+                stat = file.stat()
+                digest.update(f"{file.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
     name = folder.name if folder.is_dir() else source.replace("/", "--")
     return cache_root / "ctranslate2" / f"{name}-{compute_type}-{digest.hexdigest()[:12]}"
 

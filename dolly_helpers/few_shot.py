@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import torch
 
+from .generation import stop_token_ids
 from .loading import LoadedModel
 from .quiet import quiet
 
@@ -54,7 +55,7 @@ def continue_text(model: LoadedModel, text: str, *, max_new_tokens: int = 48) ->
     """
     tokenizer = model.tokenizer
     inputs = tokenizer(text, return_tensors="pt").to(model.device)
-    stop_ids = [i for i in (model.end_token_id, tokenizer.eos_token_id) if i is not None]
+    stop_ids = stop_token_ids(model)
     with quiet(), torch.inference_mode():
         output = model.model.generate(
             **inputs,

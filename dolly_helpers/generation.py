@@ -203,9 +203,9 @@ def _stream_ctranslate2(model: LoadedModel, prompt: str, settings: DecodingSetti
     """The fast path's stream: each new piece of text as CTranslate2 writes its token."""
     ids: list[int] = []
     shown = ""
-    stops = set(_stop_ids(model))
+    stops = set(stop_token_ids(model))
     for token_id in fast.stream_ids(model.model, model.tokenizer, model.tokenizer(prompt)["input_ids"],
-                                    settings.max_new_tokens, _stop_ids(model), _fast_options(settings)):
+                                    settings.max_new_tokens, stop_token_ids(model), _fast_options(settings)):
         if token_id in stops:
             break
         ids.append(token_id)
@@ -359,13 +359,13 @@ def _contexts_for(instructions: list[str], context) -> list[str | None]:
     return contexts
 
 
-def _stop_ids(model: LoadedModel) -> list[int]:
+def stop_token_ids(model: LoadedModel) -> list[int]:
     """Stop at ``### End`` (Dolly's eos during generation) or the tokenizer's own eos."""
     return [i for i in (model.end_token_id, model.tokenizer.eos_token_id) if i is not None]
 
 
 def _stop_kwargs(model: LoadedModel) -> dict:
-    return {"eos_token_id": _stop_ids(model), "pad_token_id": model.tokenizer.pad_token_id}
+    return {"eos_token_id": stop_token_ids(model), "pad_token_id": model.tokenizer.pad_token_id}
 
 
 def _fast_options(settings: DecodingSettings) -> dict:
@@ -384,7 +384,7 @@ def _generate_batch(
         prompt_ids = [tokenizer(prompt)["input_ids"] for prompt in prompts]
         started = time.perf_counter()
         rows = fast.generate_ids(model.model, tokenizer, prompt_ids, settings.max_new_tokens,
-                                 _stop_ids(model), _fast_options(settings))
+                                 stop_token_ids(model), _fast_options(settings))
         seconds = time.perf_counter() - started
         prompt_tokens, peak_gb = [len(ids) for ids in prompt_ids], None
     else:

@@ -43,7 +43,7 @@ from pathlib import Path
 import torch
 
 from ..cli import CommandLineError, Parser
-from ..generation import generate
+from ..generation import generate, stop_token_ids
 from ..hardware import environment_report
 from ..loading import LoadedModel, load_model
 from ..models import TINY_MODELS, get_spec
@@ -136,7 +136,7 @@ def static_cache_compiled(model: LoadedModel, workload: Workload) -> Answers:
     tokenizer = model.tokenizer
     prompts = [build_prompt(q.instruction, q.context) for q in workload.questions]
     inputs = tokenizer(prompts, return_tensors="pt", padding=True)
-    stops = [model.end_token_id, tokenizer.eos_token_id]
+    stops = stop_token_ids(model)
     with torch.inference_mode():
         output = model.model.generate(
             **inputs, max_new_tokens=workload.max_new_tokens, do_sample=False, eos_token_id=stops,
@@ -158,7 +158,7 @@ def ctranslate2_direct(model: LoadedModel, workload: Workload) -> Answers:
     tokens = [tokenizer.convert_ids_to_tokens(tokenizer.encode(prompt)) for prompt in prompts]
     results = model.model.generator.generate_batch(
         tokens, max_length=workload.max_new_tokens, sampling_topk=1, include_prompt_in_result=False,
-        end_token=[model.end_token_id, tokenizer.eos_token_id], return_end_token=True,
+        end_token=stop_token_ids(model), return_end_token=True,
     )
     return [(extract_response(tokenizer.decode(r.sequences_ids[0], skip_special_tokens=True)),
              len(r.sequences_ids[0])) for r in results]
