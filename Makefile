@@ -18,10 +18,10 @@ FORCE_FLAG := $(if $(filter 1 yes true,$(FORCE)),--force)
 # `make test`: the unit tests and the site checks side by side (each printed whole when it ends:
 # the unit tests leave the cores idle a third of the time), then nbval. The unit tests and nbval
 # each run in TEST_JOBS processes (pytest-xdist; a test module or a notebook stays in one of them,
-# the longest notebooks first). Idle torch threads sleep instead of spinning (OMP_WAIT_POLICY),
-# so processes share the cores instead of stalling each other.
+# the longest notebooks first). Torch runs on one thread in each, as the book build's kernels do
+# (dolly_helpers/book/execute.py), so the notebooks give the outputs they were stored with.
 TEST_JOBS ?= 2
-PYTEST := OMP_WAIT_POLICY=PASSIVE $(BIN)/python -m pytest -p no:cacheprovider
+PYTEST := OMP_NUM_THREADS=1 $(BIN)/python -m pytest -p no:cacheprovider
 OUTPUT_SYNC := $(if $(filter output-sync,$(.FEATURES)),--output-sync=target)
 # Where `book site --check` builds (dolly_helpers/book/site.py, CHECK_OUTPUT); the browser test opens it.
 SITE_CHECK_HTML := _build/check/_build/html

@@ -44,46 +44,84 @@ def as_multiple_choice(record, options: Sequence[str]) -> MultipleChoice:
     return MultipleChoice(build_prompt(record.instruction, record.context), choices, list(options).index(record.answer))
 
 
+#: Tokens (rows times the longest row) sent through the model at once when scoring.
+TOKENS_PER_FORWARD = 4096
+
+
 def choice_log_likelihoods(model: LoadedModel, prompt: str, choices: Sequence[str]) -> list[float]:
     """The log-probability of each choice's tokens after ``prompt``, summed over the tokens.
 
-    All choices go through the model in one batch, padded on the right, so each choice sees
-    exactly the prompt before it. Higher (closer to zero) means more likely.
+    Higher (closer to zero) means more likely.
     """
-    tokenizer = model.tokenizer
-    prompt_ids = tokenizer(prompt)["input_ids"]
-    choice_ids = [tokenizer(choice)["input_ids"] for choice in choices]
-    if not prompt_ids or any(not ids for ids in choice_ids):
-        raise ValueError("the prompt and every choice need at least one token")
-    length = len(prompt_ids) + max(len(ids) for ids in choice_ids)
-    pad = tokenizer.pad_token_id
-    input_ids = torch.full((len(choices), length), pad, dtype=torch.long)
-    attention_mask = torch.zeros_like(input_ids)
-    for row, ids in enumerate(choice_ids):
-        sequence = prompt_ids + ids
-        input_ids[row, : len(sequence)] = torch.tensor(sequence)
-        attention_mask[row, : len(sequence)] = 1
-    with torch.inference_mode():
-        logits = model.model(
-            input_ids=input_ids.to(model.device), attention_mask=attention_mask.to(model.device)
-        ).logits.float()
-    log_probs = torch.log_softmax(logits, dim=-1).cpu()
-    scores = []
-    for row, ids in enumerate(choice_ids):
-        # The token at position p is predicted by the logits at position p - 1.
-        positions = torch.arange(len(prompt_ids), len(prompt_ids) + len(ids))
-        scores.append(float(log_probs[row, positions - 1, torch.tensor(ids)].sum()))
-    return scores
+    return _choice_scores(model, [MultipleChoice(prompt, tuple(choices), 0)])[0]
 
 
 def pick_choice(model: LoadedModel, question: MultipleChoice) -> int:
     """The index of the choice the model finds most likely: its answer to the question."""
-    scores = choice_log_likelihoods(model, question.prompt, question.choices)
-    return max(range(len(scores)), key=scores.__getitem__)
+    return _best(choice_log_likelihoods(model, question.prompt, question.choices))
 
 
 def multiple_choice_accuracy(model: LoadedModel, questions: Sequence[MultipleChoice]) -> float:
     """The fraction of questions whose correct choice the model finds most likely."""
     if not questions:
         raise ValueError("no questions to score")
-    return sum(pick_choice(model, question) == question.correct for question in questions) / len(questions)
+    scores = _choice_scores(model, questions)
+    return sum(_best(s) == q.correct for s, q in zip(scores, questions)) / len(questions)
+
+
+def _best(scores: Sequence[float]) -> int:
+    return max(range(len(scores)), key=scores.__getitem__)
+
+
+def _choice_scores(model: LoadedModel, questions: Sequence[MultipleChoice]) -> list[list[float]]:
+    """Every choice of every question scored; the rows of many questions share a forward pass."""
+    tokenizer = model.tokenizer
+    rows = []
+    for question in questions:
+        prompt_ids = tokenizer(question.prompt)["input_ids"]
+        choice_ids = [tokenizer(choice)["input_ids"] for choice in question.choices]
+        if not prompt_ids or any(not ids for ids in choice_ids):
+            raise ValueError("the prompt and every choice need at least one token")
+        rows += [(prompt_ids, ids) for ids in choice_ids]
+    flat, batch, longest = [], [], 0
+    for row in rows:
+        longest = max(longest, len(row[0]) + len(row[1]))
+        if batch and (len(batch) + 1) * longest > TOKENS_PER_FORWARD:
+            flat += _row_scores(model, batch)
+            batch, longest = [], len(row[0]) + len(row[1])
+        batch.append(row)
+    flat += _row_scores(model, batch)
+    scores, taken = [], 0
+    for question in questions:
+        scores.append(flat[taken : taken + len(question.choices)])
+        taken += len(question.choices)
+    return scores
+
+
+def _row_scores(model: LoadedModel, rows: Sequence[tuple[list[int], list[int]]]) -> list[float]:
+    """The summed log-probability of each row's continuation after its prompt, in one forward pass.
+
+    Rows are padded on the right, so each continuation sees exactly its own prompt before it; the
+    output layer runs only at the positions that predict a continuation token.
+    """
+    length = max(len(p) + len(c) for p, c in rows)
+    input_ids = torch.full((len(rows), length), model.tokenizer.pad_token_id, dtype=torch.long)
+    attention_mask = torch.zeros_like(input_ids)
+    rows_at, positions, targets = [], [], []
+    for row, (prompt_ids, ids) in enumerate(rows):
+        sequence = prompt_ids + ids
+        input_ids[row, : len(sequence)] = torch.tensor(sequence)
+        attention_mask[row, : len(sequence)] = 1
+        # The token at position p is predicted by the output at position p - 1.
+        rows_at += [row] * len(ids)
+        positions += range(len(prompt_ids) - 1, len(sequence) - 1)
+        targets += ids
+    network = model.model
+    with torch.inference_mode():
+        hidden = network.base_model(
+            input_ids=input_ids.to(model.device), attention_mask=attention_mask.to(model.device)
+        ).last_hidden_state
+        logits = network.get_output_embeddings()(hidden[torch.tensor(rows_at), torch.tensor(positions)]).float()
+    token_scores = torch.log_softmax(logits, dim=-1)[torch.arange(len(targets)), torch.tensor(targets)].cpu()
+    sums = torch.zeros(len(rows), dtype=torch.float64).index_add_(0, torch.tensor(rows_at), token_scores.double())
+    return sums.tolist()

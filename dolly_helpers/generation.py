@@ -110,8 +110,8 @@ def generate(
 ) -> GenerationResult | list[GenerationResult]:
     """Answer one instruction (returns one result) or a list (returns a list, same order).
 
-    Prompts are batched with left padding; each answer stops at ``### End``. Greedy decoding
-    (the default) gives the same answers batched as one at a time. ``context`` is one
+    Prompts of similar length are batched together, with left padding; each answer stops at
+    ``### End``. Greedy decoding (the default) gives the same answers batched as one at a time. ``context`` is one
     passage for every instruction or one per instruction.
 
     Everything is checked before the model runs, each mistake one line: an instruction that is
@@ -142,12 +142,15 @@ def generate(
     contexts = [context for _, context in fitted]
     if seed is not None:
         _seed(model, seed)
-    results: list[GenerationResult] = []
-    for start in range(0, len(prompts), batch_size):
-        stop = start + batch_size
-        results += _generate_batch(
-            model, instruction_list[start:stop], contexts[start:stop], prompts[start:stop], settings
-        )
+    # Prompts of similar length share a batch, so little of it is padding; results keep the order asked.
+    order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
+    results: list[GenerationResult | None] = [None] * len(prompts)
+    for start in range(0, len(order), batch_size):
+        batch = order[start : start + batch_size]
+        answers = _generate_batch(model, [instruction_list[i] for i in batch], [contexts[i] for i in batch],
+                                  [prompts[i] for i in batch], settings)  # fmt: skip
+        for i, answer in zip(batch, answers):
+            results[i] = answer
     return results[0] if single else results
 
 
