@@ -16,6 +16,7 @@ from .memory import MemoryPlan, plan_memory
 from .models import (
     DEFAULT_MODEL,
     DOLLY_MODELS,
+    TINY_BASE_MODELS,
     TINY_MODELS,
     ModelSpec,
     UnknownModelError,
@@ -41,6 +42,7 @@ __all__ = [
     "ModelNotAvailableError",
     "ModelSpec",
     "RESPONSE_KEY",
+    "TINY_BASE_MODELS",
     "TINY_MODELS",
     "UnknownModelError",
     "build_prompt",

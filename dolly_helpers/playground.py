@@ -1,8 +1,11 @@
-"""A prompt playground: ask any model of the book a question and watch the answer arrive.
+"""A prompt playground: one question to several models at once, the answers side by side.
 
-Chapter 9 builds one with ``Playground()`` and displays it. Every control of the user interface
-maps to one argument of :func:`~dolly_helpers.generation.stream_generate`; the memory plan of
-the chosen model is shown before anything is loaded, and models load lazily, once per name.
+Chapter 9 builds one with ``Playground()`` and displays it. Choose any of the book's models,
+base and tuned at every size; ask with the passage, without it, or both ways; decode greedily
+or sample. Each answer streams into its own cell of a table: one row per model, one column per
+way of asking. Every control maps to an argument of
+:func:`~dolly_helpers.generation.stream_generate`; the memory plan of each chosen model is
+shown before anything is loaded, and models load lazily, once per name.
 
 Works in JupyterLab, Jupyter Notebook, VS Code and Colab (where ipywidgets 8 needs Colab's
 custom widget manager, switched on here when the playground is built inside Colab).
@@ -13,148 +16,185 @@ from __future__ import annotations
 import html
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import ipywidgets as widgets
+import pandas as pd
 
-from .generation import DOLLY_TOP_P, DecodingSettings, stream_generate
+from .generation import DOLLY_TOP_K, DOLLY_TOP_P, DecodingSettings, stream_generate
 from .loading import LoadedModel, ModelDoesNotFitError, check_fits, is_downloadable, load_model
-from .memory import MemoryPlan, plan_memory
-from .models import DEFAULT_MODEL, DOLLY_MODELS, TINY_MODELS, ModelSpec, get_spec
+from .memory import plan_memory
+from .models import DOLLY_MODELS, TINY_BASE_MODELS, TINY_MODELS, ModelSpec, get_spec
 from .prompt import build_prompt
 
 #: Errors a reader can cause or fix (missing download, no GPU, empty instruction, out of
 #: memory). They appear as one line in the output area instead of a traceback.
-READER_ERRORS = (RuntimeError, OSError, ValueError, ImportError)
+READER_ERRORS = (RuntimeError, OSError, ValueError, ImportError, TypeError)
 
-_ANSWER_STYLE = (
-    "white-space: pre-wrap; font-family: var(--jp-code-font-family, monospace); "
-    "border: 1px solid #ccc; border-radius: 4px; padding: 6px 8px; min-height: 3em;"
-)
+#: Every model the playground offers: the tiny family, base and tuned, then Dolly's sizes.
+MODEL_CHOICES = (*TINY_BASE_MODELS, *TINY_MODELS, *DOLLY_MODELS)
+#: How the passage is used: the table gets one answer column for each way of asking.
+PASSAGE_MODES = {"off": ("without the passage",), "on": ("with the passage",),
+                 "both": ("without the passage", "with the passage")}  # fmt: skip
+
+_CELL_STYLE = "white-space: pre-wrap; vertical-align: top; border: 1px solid #ccc; padding: 4px 8px;"
+_NOTE_STYLE = "color: #666; font-size: 85%;"
 _ERROR_STYLE = "color: #b00020; font-family: var(--jp-ui-font-family, sans-serif);"
 _WIDE = widgets.Layout(width="100%")
 _LABELS = {"description_width": "9em"}
 
 
 class Playground:
-    """An ipywidgets user interface around :func:`stream_generate` (chapter 9).
+    """An ipywidgets user interface around :func:`stream_generate` for several models at once.
 
     Evaluate the object in a notebook cell to display it; :meth:`generate` runs what the
-    Generate button runs, so a script can drive the same interface.
+    Generate button runs and returns the table of answers, so a script can drive the same
+    interface.
     """
 
     def __init__(
         self,
-        model_name: str = DEFAULT_MODEL,
+        models: Sequence[str] = (*TINY_BASE_MODELS, *TINY_MODELS),
         *,
         instruction: str = "",
         context: str = "",
+        passage: str = "both",
         max_new_tokens: int = 64,
-        temperature: float = 0.0,
+        sampling: bool = False,
+        temperature: float = 1.0,
         top_p: float = DOLLY_TOP_P,
-        seed: int | None = None,
+        top_k: int = DOLLY_TOP_K,
+        seed: int = 0,
         loader: Callable[[str], LoadedModel] = load_model,
     ) -> None:
         enable_colab_widgets()
-        self.seed = seed  # fixes sampled answers when set; None draws new ones each time
+        for name in models:
+            get_spec(name)  # an unknown name fails here, in one line
         self._loader = loader
         self._models: dict[str, LoadedModel] = {}
-        self.response = ""  # the plain text of the last answer
+        self.answers = pd.DataFrame()  # the last table of answers
 
         self.instruction = widgets.Textarea(
             value=instruction, description="Instruction", placeholder="Ask a question or give a task",
             layout=_WIDE, style=_LABELS,
         )
         self.context = widgets.Textarea(
-            value=context, description="Context", placeholder="Optional passage the answer should use",
+            value=context, description="Passage", placeholder="Optional passage the answer should use",
             layout=_WIDE, style=_LABELS,
         )
-        self.model_choice = widgets.Dropdown(
-            options=[*TINY_MODELS, *DOLLY_MODELS], value=model_name, description="Model", style=_LABELS,
+        self.passage = widgets.ToggleButtons(
+            options=list(PASSAGE_MODES), value=passage, description="Passage used", style=_LABELS,
+            tooltips=["ask without the passage", "ask with the passage", "ask both ways, side by side"],
+        )
+        self.model_choice = widgets.SelectMultiple(
+            options=MODEL_CHOICES, value=tuple(models), rows=len(MODEL_CHOICES), description="Models",
+            style=_LABELS,
         )
         self.max_new_tokens = widgets.IntSlider(
             value=max_new_tokens, min=1, max=256, description="max_new_tokens", style=_LABELS,
         )
+        self.sampling = widgets.ToggleButtons(
+            options=[("greedy", False), ("sampling", True)], value=sampling, description="Decoding",
+            style=_LABELS,
+        )
         self.temperature = widgets.FloatSlider(
-            value=temperature, min=0.0, max=2.0, step=0.05, description="temperature", style=_LABELS,
+            value=temperature, min=0.05, max=2.0, step=0.05, description="temperature", style=_LABELS,
         )
         self.top_p = widgets.FloatSlider(
             value=top_p, min=0.05, max=1.0, step=0.01, description="top_p", style=_LABELS,
         )
+        self.top_k = widgets.IntSlider(value=top_k, min=0, max=100, description="top_k (0: off)", style=_LABELS)
+        self.seed = widgets.IntText(value=seed, description="seed", style=_LABELS)
         self.generate_button = widgets.Button(description="Generate", button_style="primary", icon="play")
-        self.answer = widgets.HTML(layout=_WIDE)
+        self.table = widgets.HTML(layout=_WIDE)
         self.status = widgets.HTML()
         self.plan = widgets.HTML(layout=_WIDE)
 
         self.generate_button.on_click(lambda _button: self.generate())
-        self.model_choice.observe(lambda _change: self.show_plan(), names="value")
-        self._show_answer("")
-        self.show_plan()
+        self.model_choice.observe(lambda _change: self.show_plans(), names="value")
+        self.sampling.observe(lambda _change: self._enable_sampling_controls(), names="value")
+        self._enable_sampling_controls()
+        self.show_plans()
         self.widget = self._layout()
 
     # --- what the controls do -------------------------------------------------------------
 
-    def generate(self) -> str:
-        """Stream an answer to the instruction into the output area; return its text.
+    def generate(self) -> pd.DataFrame:
+        """Stream every chosen model's answers into the table, each way of asking; return the table.
 
-        A reader's mistake (an empty instruction, a model that cannot load here) shows as one
-        line in the output area and returns an empty string.
+        The table has one row per model and one column per way of asking. A reader's mistake (an
+        empty instruction, no passage to ask with, a model that cannot load here) shows as one
+        line above the table and returns an empty table.
         """
         self.generate_button.disabled = True
         try:
             return self._generate()
         except READER_ERRORS as error:
             self.show_error(error)
-            return ""
+            return pd.DataFrame()
         finally:
             self.generate_button.disabled = False
 
-    def show_plan(self) -> MemoryPlan | None:
-        """Show the memory plan of the chosen model on this machine, before any loading."""
-        name = self.model_choice.value
-        try:
-            plan = plan_memory(name)
-        except READER_ERRORS as error:
-            self.plan.value = _error_html(error)
-            return None
-        verdict = "fits" if plan.fits else "does not fit"
-        self.plan.value = f"<b>Memory plan: {html.escape(name)} {verdict} here</b>{plan._repr_html_()}"
-        return plan
+    def show_plans(self) -> pd.DataFrame:
+        """Show each chosen model's memory plan on this machine, before any loading; return it."""
+        rows = {}
+        for name in self.model_choice.value:
+            try:
+                plan = plan_memory(name)
+            except READER_ERRORS as error:
+                rows[name] = {"needs (GB)": None, "fits here": False, "advice": _first_line(error)}
+                continue
+            rows[name] = {"needs (GB)": round(plan.total_gb, 2), "fits here": plan.fits,
+                          "advice": "" if plan.fits else plan.advice}  # fmt: skip
+        plans = pd.DataFrame.from_dict(rows, orient="index").rename_axis("model")
+        self.plan.value = "<b>Memory plans on this machine</b>" + (plans.to_html(na_rep="") if rows else "")
+        return plans
 
     def show_error(self, error: BaseException | str) -> None:
-        """Put a one-line error in the output area and the status line."""
-        self.response = ""
-        self.answer.value = _error_html(error)
-        self.status.value = "error"
+        """Put a one-line error in the status line and empty the table."""
+        self.answers = pd.DataFrame()
+        self.table.value = ""
+        self.status.value = f"<div style='{_ERROR_STYLE}'>⚠ {html.escape(_first_line(error))}</div>"
 
     @property
     def decoding(self) -> dict:
-        """The keyword arguments of :func:`stream_generate` the sliders stand for."""
-        temperature = self.temperature.value
-        options = {"max_new_tokens": self.max_new_tokens.value, "seed": self.seed}
-        if temperature > 0:
-            options.update(do_sample=True, temperature=temperature, top_p=self.top_p.value)
+        """The keyword arguments of :func:`stream_generate` the decoding controls stand for."""
+        options = {"max_new_tokens": self.max_new_tokens.value, "seed": self.seed.value}
+        if self.sampling.value:
+            options.update(do_sample=True, temperature=self.temperature.value, top_p=self.top_p.value,
+                           top_k=self.top_k.value)  # fmt: skip
         return options
 
     # --- the steps of one generation -----------------------------------------------------
 
-    def _generate(self) -> str:
-        instruction = self.instruction.value
-        context = self.context.value if self.context.value.strip() else None
-        build_prompt(instruction, context)  # raises the one-line error for an empty instruction
+    def _generate(self) -> pd.DataFrame:
+        instruction, passage = self.instruction.value, self.context.value.strip() or None
+        columns = PASSAGE_MODES[self.passage.value]
+        build_prompt(instruction, passage)  # raises the one-line error for an empty instruction
+        if passage is None and "with the passage" in columns:
+            raise ValueError("the passage is empty: paste one into the Passage box, or set Passage used to off")
         DecodingSettings(**self.decoding)  # the same checks as generate, before any loading
-        model = self._model(self.model_choice.value)
-        self._show_answer("")
-        self.status.value = f"{html.escape(model.name)}: writing…"
-        started = time.perf_counter()
-        text = ""
-        for piece in stream_generate(model, instruction, context=context, **self.decoding):
-            text += piece
-            self._show_answer(text.strip())
-        seconds = time.perf_counter() - started
-        self.response = text.strip()
-        self.status.value = html.escape(_status_line(model, text, seconds, self.decoding))
-        return self.response
+        names = list(self.model_choice.value)
+        if not names:
+            raise ValueError("no model chosen: pick one or more in the Models list")
+        models = [self._model(name) for name in names]  # every load (or refusal) before any answer
+        answers = pd.DataFrame("", index=pd.Index(names, name="model"), columns=list(columns))
+        notes = pd.DataFrame("", index=answers.index, columns=answers.columns)
+        for model in models:
+            for column in columns:
+                context = passage if column == "with the passage" else None
+                self.status.value = html.escape(f"{model.name}, {column}: writing…")
+                started, text = time.perf_counter(), ""
+                for piece in stream_generate(model, instruction, context=context, **self.decoding):
+                    text += piece
+                    answers.loc[model.name, column] = text.strip()
+                    self._show_table(answers, notes)
+                answers.loc[model.name, column] = text.strip()
+                notes.loc[model.name, column] = _note(model, text, time.perf_counter() - started)
+                self._show_table(answers, notes)
+        self.status.value = html.escape(_settings_line(self.decoding))
+        self.answers = answers
+        return answers
 
     def _model(self, name: str) -> LoadedModel:
         """Return model ``name``, loading it on first use (after checking that it fits)."""
@@ -166,26 +206,40 @@ class Playground:
             self._models[name] = self._loader(name)
         return self._models[name]
 
-    def _show_answer(self, text: str) -> None:
-        self.answer.value = f"<div style='{_ANSWER_STYLE}'>{html.escape(text)}</div>"
+    def _show_table(self, answers: pd.DataFrame, notes: pd.DataFrame) -> None:
+        head = "".join(f"<th>{html.escape(column)}</th>" for column in answers.columns)
+        rows = []
+        for name in answers.index:
+            cells = "".join(
+                f"<td style='{_CELL_STYLE}'>{html.escape(answers.loc[name, column])}"
+                f"<div style='{_NOTE_STYLE}'>{html.escape(notes.loc[name, column])}</div></td>"
+                for column in answers.columns
+            )
+            rows.append(f"<tr><th style='text-align: left; vertical-align: top'>{html.escape(name)}</th>{cells}</tr>")
+        self.table.value = f"<table><tr><th>model</th>{head}</tr>{''.join(rows)}</table>"
+
+    def _enable_sampling_controls(self) -> None:
+        for control in (self.temperature, self.top_p, self.top_k):
+            control.disabled = not self.sampling.value
 
     def _layout(self) -> widgets.VBox:
-        sliders = widgets.VBox([self.max_new_tokens, self.temperature, self.top_p])
-        controls = widgets.HBox([widgets.VBox([self.model_choice, self.generate_button]), sliders])
+        decoding = widgets.VBox([self.sampling, self.max_new_tokens, self.temperature, self.top_p, self.top_k,
+                                 self.seed])  # fmt: skip
+        controls = widgets.HBox([widgets.VBox([self.model_choice, self.generate_button]), decoding])
         return widgets.VBox(
-            [self.instruction, self.context, controls, self.answer, self.status, self.plan],
-            layout=widgets.Layout(width="100%", max_width="60em"),
+            [self.instruction, self.context, self.passage, controls, self.status, self.table, self.plan],
+            layout=widgets.Layout(width="100%", max_width="72em"),
         )
 
     # --- display -------------------------------------------------------------------------
 
     def _repr_mimebundle_(self, **kwargs) -> dict:
         bundle = self.widget._repr_mimebundle_(**kwargs)
-        bundle["text/plain"] = f"Playground(model_name={self.model_choice.value!r})"
+        bundle["text/plain"] = repr(self)
         return bundle
 
     def __repr__(self) -> str:
-        return f"Playground(model_name={self.model_choice.value!r})"
+        return f"Playground(models={tuple(self.model_choice.value)!r})"
 
 
 def _refusal(spec: ModelSpec) -> str | None:
@@ -204,25 +258,24 @@ def _refusal(spec: ModelSpec) -> str | None:
     return None
 
 
-def _status_line(model: LoadedModel, text: str, seconds: float, decoding: dict) -> str:
-    """'tiny-dolly-large: 18 answer tokens in 0.12 s (150.0 tokens/s), greedy'.
-
-    The streamed text is all the playground sees, so it counts the answer's tokens; the end
-    key and the blank line before it, which ``generate`` counts as well, are not included.
-    """
+def _note(model: LoadedModel, text: str, seconds: float) -> str:
+    """'18 tokens, 0.12 s': the answer's tokens as streamed (without the end key) and the time."""
     tokens = len(model.tokenizer(text.strip(), add_special_tokens=False)["input_ids"])
-    rate = tokens / seconds if seconds > 0 else 0.0
-    if decoding.get("do_sample"):
-        how = f"sampled at temperature {decoding['temperature']:.2f}, top_p {decoding['top_p']:.2f}"
-    else:
-        how = "greedy"
-    return f"{model.name}: {tokens} answer tokens in {seconds:.2f} s ({rate:,.1f} tokens/s), {how}"
+    return f"{tokens} tokens, {seconds:.2f} s"
 
 
-def _error_html(error: BaseException | str) -> str:
-    """An error as one escaped line: its first line, without a traceback."""
-    lines = str(error).strip().splitlines() or [type(error).__name__]
-    return f"<div style='{_ERROR_STYLE}'>⚠ {html.escape(lines[0])}</div>"
+def _settings_line(decoding: dict) -> str:
+    """'greedy, up to 64 new tokens' or 'sampled: temperature 0.70, top_p 0.92, top_k 0, seed 0, ...'."""
+    limit = f"up to {decoding['max_new_tokens']} new tokens"
+    if not decoding.get("do_sample"):
+        return f"greedy, {limit}"
+    return (f"sampled: temperature {decoding['temperature']:.2f}, top_p {decoding['top_p']:.2f}, "
+            f"top_k {decoding['top_k']}, seed {decoding['seed']}, {limit}")  # fmt: skip
+
+
+def _first_line(error: BaseException | str) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
 
 
 def on_colab() -> bool:

@@ -363,15 +363,16 @@ def test_the_playground_refuses_the_same_settings(tiny_models):
     from dolly_helpers.playground import Playground
 
     loads = []
-    playground = Playground(loader=lambda name: loads.append(name) or tiny_models[name], seed=-1)
+    playground = Playground(["tiny-dolly-large"], loader=lambda name: loads.append(name) or tiny_models[name],
+                            passage="off", seed=-1)  # fmt: skip
     playground.instruction.value = JAPAN
-    assert playground.generate() == ""
-    assert "seed must be at least 0, got -1" in playground.answer.value
+    assert playground.generate().empty
+    assert "seed must be at least 0, got -1" in playground.status.value
     assert loads == []  # refused before loading anything
-    playground.seed = None
+    playground.seed.value = 0
     playground.max_new_tokens.value = 256  # the slider's maximum: more than the window leaves
-    assert playground.generate() == ""
-    assert "max_new_tokens=256 does not fit after the instruction" in playground.answer.value
+    assert playground.generate().empty
+    assert "max_new_tokens=256 does not fit after the instruction" in playground.status.value
 
 
 # --- 4. a model that is not here, or a damaged folder -----------------------------------------
