@@ -42,3 +42,20 @@ def test_no_page_leaks_a_path_token_or_key_of_the_build_machine(site):
 def test_the_scan_covers_every_page(site):
     pages = [path for path in _own_files(site) if path.suffix == ".html"]
     assert len(pages) >= 15 and any(re.search("05_comparing-sizes", p.name) for p in pages)
+
+
+def test_every_chapter_page_ends_with_its_running_time(site):
+    import json
+
+    from dolly_helpers.book import paths
+    from dolly_helpers.book.chapter_times import CSS_CLASS
+
+    times = json.loads((paths.RUNS / paths.EXECUTION_TIMES).read_text())
+    for chapter in paths.chapters():
+        page = (site / "notebooks" / f"{chapter.stem}.html").read_text()
+        assert CSS_CLASS in page, chapter.name
+        note = page[page.index(CSS_CLASS):]
+        seconds = times[chapter.name]
+        shown = f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} minutes"
+        assert f"Time to run this chapter: {shown} with the tiny models" in note, chapter.name
+        assert page.index(CSS_CLASS) > page.index('id="summary"'), chapter.name  # at the end, after the text
