@@ -133,12 +133,14 @@ def test_chapter_5_shows_its_comparison_table(server, browser):
     assert browser.save_screenshot(str(screenshot)) and screenshot.stat().st_size > 10_000
 
 
-def test_chapter_8_renders_its_widgets_with_their_saved_state(server, browser):
+def test_chapter_9_renders_its_widgets_with_their_saved_state(server, browser):
     assert open_page(browser, server + "notebooks/09_playground.html") == []
     assert browser.find_elements(By.CSS_SELECTOR, ".jupyter-widgets.widget-textarea")
     values = [area.get_property("value") for area in browser.find_elements(By.CSS_SELECTOR, ".widget-textarea textarea")]
-    assert "What is the highest mountain in Japan?" in values
+    assert "Name three mountains in Asia." in values  # the state the chapter left the controls in
     assert browser.find_elements(By.CSS_SELECTOR, ".widget-button button, button.jupyter-button")
+    answers = [table for table in browser.find_elements(By.CSS_SELECTOR, ".widget-html table") if "tiny-dolly-large" in table.text]
+    assert answers and "Three mountains in Asia are" in answers[0].text
 
 
 def test_math_is_typeset_from_the_site_itself(server, browser):
