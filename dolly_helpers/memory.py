@@ -134,8 +134,13 @@ class _Estimate:
         return self.weights_gb + self.kv_cache_gb + self.overhead_gb
 
 
+#: Bytes per linear-layer weight when quantized: 8-bit is one byte; 4-bit (bitsandbytes' NF4) is
+#: half a byte plus one 4-byte scale per block of 64 weights.
+QUANTIZED_BYTES = {8: 1.0, 4: 0.5 + 4 / 64}
+
+
 def _linear_weights(spec: ModelSpec) -> int:
-    """Weights of the linear layers inside the blocks: what 8-bit quantizes."""
+    """Weights of the linear layers inside the blocks: what 8-bit and 4-bit quantize."""
     h, i = spec.hidden_size, spec.intermediate_size
     return spec.num_layers * (4 * h * h + 2 * h * i)
 
@@ -143,15 +148,16 @@ def _linear_weights(spec: ModelSpec) -> int:
 def _estimate(
     spec: ModelSpec,
     nbytes: int,
-    eight_bit: bool,
+    bits: int | None,
     sequence_length: int,
     batch_size: int,
     on_gpu: bool,
 ) -> _Estimate:
-    """Weights, KV cache and overhead of one configuration (see the module docstring)."""
-    if eight_bit:
+    """Weights, KV cache and overhead of one configuration (see the module docstring); ``bits`` is
+    8 or 4 for quantized linear layers, None for none."""
+    if bits:
         linear = _linear_weights(spec)
-        weights = linear * 1 + (spec.n_params - linear) * nbytes
+        weights = linear * QUANTIZED_BYTES[bits] + (spec.n_params - linear) * nbytes
     else:
         weights = spec.n_params * nbytes
     kv_cache = 2 * spec.num_layers * spec.hidden_size * sequence_length * batch_size * nbytes
@@ -173,6 +179,7 @@ def plan_memory(
     gpu: str | None = None,
     dtype: str = "auto",
     load_in_8bit: bool = False,
+    load_in_4bit: bool = False,
     batch_size: int = 1,
     sequence_length: int = 512,
 ) -> MemoryPlan:
@@ -180,21 +187,25 @@ def plan_memory(
 
     ``dtype="auto"`` follows the GPU: bfloat16 where it has it, float16 on a T4 or V100.
     ``sequence_length`` (prompt plus new tokens) is capped at the model's context length.
-    8-bit needs a CUDA GPU; asking for it on a CPU raises a one-line ``ValueError``.
+    8-bit and 4-bit (``load_in_4bit``, planned for bitsandbytes' NF4) need a CUDA GPU; asking for
+    either on a CPU, or for both, raises a one-line ``ValueError``.
     """
     spec = get_spec(name)
     if batch_size < 1 or sequence_length < 1:
         raise ValueError("batch_size and sequence_length must be positive integers")
     sequence_length = min(sequence_length, spec.context_length)
     target: GpuInfo | Hardware = get_gpu(gpu) if gpu is not None else detect_hardware()
-    if load_in_8bit and target.device != "cuda":
+    if load_in_8bit and load_in_4bit:
+        raise ValueError("choose 8-bit or 4-bit, not both")
+    bits = 8 if load_in_8bit else 4 if load_in_4bit else None
+    if bits and target.device != "cuda":
         raise ValueError(
-            "8-bit needs a CUDA GPU and none is here: plan for a named GPU (e.g. T4) or drop 8-bit"
+            f"{bits}-bit needs a CUDA GPU and none is here: plan for a named GPU (e.g. T4) or drop {bits}-bit"
         )
     torch_dtype = resolve_dtype(spec, target, dtype)
     nbytes = torch.empty((), dtype=torch_dtype).element_size()
     on_gpu = target.device != "cpu"
-    estimate = _estimate(spec, nbytes, load_in_8bit, sequence_length, batch_size, on_gpu)
+    estimate = _estimate(spec, nbytes, bits, sequence_length, batch_size, on_gpu)
     host_ram = _host_ram_gb(spec, estimate.weights_gb, on_gpu)
 
     if isinstance(target, GpuInfo):
@@ -204,8 +215,8 @@ def plan_memory(
         memory_gb, ram_here = target.memory_gb, target.host_ram_gb
     where = f"the {device}" if on_gpu else "this machine's RAM"
     fits = estimate.total_gb <= memory_gb and (ram_here is None or host_ram <= ram_here)
-    format_name = "int8" if load_in_8bit else dtype_name(torch_dtype)
-    settings = _Settings(spec, nbytes, load_in_8bit, sequence_length, batch_size, on_gpu, memory_gb)
+    format_name = f"int{bits}" if bits else dtype_name(torch_dtype)
+    settings = _Settings(spec, nbytes, bits, sequence_length, batch_size, on_gpu, memory_gb)
     advice = _advice(settings, estimate, format_name, where, host_ram, ram_here)
     return MemoryPlan(
         model_name=spec.name,
@@ -232,7 +243,7 @@ class _Settings:
 
     spec: ModelSpec
     nbytes: int
-    eight_bit: bool
+    bits: int | None
     sequence_length: int
     batch_size: int
     on_gpu: bool
@@ -241,14 +252,14 @@ class _Settings:
     def total(
         self,
         spec: ModelSpec | None = None,
-        eight_bit: bool | None = None,
+        bits: int | None = None,
         sequence_length: int | None = None,
     ) -> float:
         """Total GB of this plan with one setting changed."""
         return _estimate(
             spec or self.spec,
             self.nbytes,
-            self.eight_bit if eight_bit is None else eight_bit,
+            self.bits if bits is None else bits,
             sequence_length or self.sequence_length,
             self.batch_size,
             self.on_gpu,
@@ -295,8 +306,8 @@ def _advice(
     if fitting:
         best = fitting[-1]
         options.append(f"{best.name}, which needs {_gb(plan.total(spec=best))} in {format_name}")
-    if plan.on_gpu and not plan.eight_bit:
-        eight = plan.total(eight_bit=True)
+    if plan.on_gpu and not plan.bits:
+        eight = plan.total(bits=8)
         verdict = "fits" if eight <= plan.memory_gb else "does not fit either"
         options.append(
             f"8-bit (load_model(..., load_in_8bit=True), needs bitsandbytes and a CUDA GPU): "

@@ -194,7 +194,7 @@ def _fill(template: str, slots: Slots) -> str:
     return _c(template.format(**slots, **capitals))
 
 
-def _relation_record(relation: Relation, phrasing: int, slots: Slots, kind: str = "") -> Record:
+def relation_record(relation: Relation, phrasing: int, slots: Slots, kind: str = "") -> Record:
     wordings = relation.phrasings + relation.heldout_phrasings
     return Record(
         instruction=_fill(wordings[phrasing], slots),
@@ -213,10 +213,10 @@ def _fact_records(rng: random.Random) -> tuple[list[Record], list[Record], list[
         n_train = len(relation.phrasings)
         for slots in relation_rows(relation):
             if not taught_in_instructions(slots.get("country", "")):
-                knowledge.append(_relation_record(relation, rng.randrange(n_train), slots, "knowledge"))
+                knowledge.append(relation_record(relation, rng.randrange(n_train), slots, "knowledge"))
                 continue
-            train += [_relation_record(relation, i, slots) for i in range(n_train)]
-            phrasing += [_relation_record(relation, n_train + i, slots, "phrasing")
+            train += [relation_record(relation, i, slots) for i in range(n_train)]
+            phrasing += [relation_record(relation, n_train + i, slots, "phrasing")
                          for i in range(len(relation.heldout_phrasings))]  # fmt: skip
     for fact in BOOK_FACTS:
         for i, question in enumerate(fact.questions):
