@@ -26,6 +26,7 @@ from .hardware import detect_hardware, resolve_dtype
 from .models import DEFAULT_MODEL, ModelSpec, UnknownModelError, get_spec, unknown_model_message
 from .prompt import END_KEY
 from .quiet import quiet
+from .validation import first_line
 
 #: The files that make a tokenizer, any one set of which is enough.
 _TOKENIZER_FILES = (("tokenizer.json",), ("vocab.json", "merges.txt"), ("tokenizer.model",))
@@ -293,7 +294,7 @@ def check_model_folder(folder: str | os.PathLike) -> None:
         json.loads(config.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as error:
         raise ModelFolderError(
-            f"model folder {folder} has a damaged config.json ({_first_line(error)}): "
+            f"model folder {folder} has a damaged config.json ({first_line(error)}): "
             "save or copy the model again"
         ) from None
     weights = checkpoint_files(folder)
@@ -342,18 +343,13 @@ def _safetensors_problem(file: Path) -> str | None:
     return None
 
 
-def _first_line(error: BaseException) -> str:
-    lines = str(error).strip().splitlines()
-    return lines[0] if lines else type(error).__name__
-
-
 def _spec_of_folder(path: Path) -> ModelSpec:
     """:func:`spec_from_folder`, with a config that is not a GPT-NeoX reported as one line."""
     try:
         return spec_from_folder(path)
     except (AttributeError, KeyError, TypeError, ValueError, OSError) as error:
         raise ModelFolderError(
-            f"model folder {path} has a config.json the book cannot use ({_first_line(error)}): "
+            f"model folder {path} has a config.json the book cannot use ({first_line(error)}): "
             "it needs a GPT-NeoX model such as Dolly's"
         ) from None
 
@@ -403,7 +399,7 @@ def _from_pretrained(
         model = None if tokenizer_only else AutoModelForCausalLM.from_pretrained(source, **options)
     except OSError as error:
         if source != spec.hub_id:
-            message = f"model folder {source} could not be read: {_first_line(error)}"
+            message = f"model folder {source} could not be read: {first_line(error)}"
             raise ModelFolderError(message) from error
         raise ModelNotAvailableError(_not_available_message(spec)) from error
     except (ValueError, RuntimeError) as error:
@@ -411,7 +407,7 @@ def _from_pretrained(
             raise
         # A folder that passed check_model_folder but still fails: weights that do not match the
         # config, a tokenizer file that does not parse.
-        detail = _first_line(error)
+        detail = first_line(error)
         if "mismatched" in detail:  # transformers points at a report that quiet() silenced
             detail = "the shapes of its weights do not match its config.json"
         raise ModelFolderError(

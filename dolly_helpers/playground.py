@@ -26,6 +26,7 @@ from .loading import LoadedModel, ModelDoesNotFitError, check_fits, is_downloada
 from .memory import plan_memory
 from .models import DOLLY_MODELS, TINY_BASE_MODELS, TINY_MODELS, ModelSpec, get_spec
 from .prompt import build_prompt
+from .validation import first_line
 
 #: Errors a reader can cause or fix (missing download, no GPU, empty instruction, out of
 #: memory). They appear as one line in the output area instead of a traceback.
@@ -142,7 +143,7 @@ class Playground:
             try:
                 plan = plan_memory(name)
             except READER_ERRORS as error:
-                rows[name] = {"needs (GB)": None, "fits here": False, "advice": _first_line(error)}
+                rows[name] = {"needs (GB)": None, "fits here": False, "advice": first_line(error)}
                 continue
             rows[name] = {"needs (GB)": round(plan.total_gb, 2), "fits here": plan.fits,
                           "advice": "" if plan.fits else plan.advice}  # fmt: skip
@@ -154,7 +155,7 @@ class Playground:
         """Put a one-line error in the status line and empty the table."""
         self.answers = pd.DataFrame()
         self.table.value = ""
-        self.status.value = f"<div style='{_ERROR_STYLE}'>⚠ {html.escape(_first_line(error))}</div>"
+        self.status.value = f"<div style='{_ERROR_STYLE}'>⚠ {html.escape(first_line(error))}</div>"
 
     @property
     def decoding(self) -> dict:
@@ -271,11 +272,6 @@ def _settings_line(decoding: dict) -> str:
         return f"greedy, {limit}"
     return (f"sampled: temperature {decoding['temperature']:.2f}, top_p {decoding['top_p']:.2f}, "
             f"top_k {decoding['top_k']}, seed {decoding['seed']}, {limit}")  # fmt: skip
-
-
-def _first_line(error: BaseException | str) -> str:
-    lines = str(error).strip().splitlines()
-    return lines[0] if lines else type(error).__name__
 
 
 def on_colab() -> bool:

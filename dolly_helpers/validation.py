@@ -20,6 +20,12 @@ class ContextTruncatedWarning(UserWarning):
     """A passage (``context``) was cut to fit the model's context window; the warning says how much."""
 
 
+def first_line(error: BaseException | str) -> str:
+    """The first line of an error's message (its type's name when the message is empty)."""
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
+
+
 def _shown(value: object) -> str:
     """``int 42``, ``str 'hot'``: a value and its type, short enough for a one-line message."""
     text = repr(value)
