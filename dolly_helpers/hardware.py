@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import platform
-import random
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -129,15 +128,10 @@ def dtype_name(dtype: torch.dtype) -> str:
 
 
 def set_seed(seed: int) -> None:
-    """Seed Python, NumPy (if installed) and torch on CPU and every GPU, for checked cells."""
-    random.seed(seed)
-    try:
-        import numpy
-    except ImportError:
-        pass
-    else:
-        numpy.random.seed(seed)
-    torch.manual_seed(seed)  # seeds the CPU and every CUDA device
+    """Seed Python, NumPy and torch on the CPU and every GPU, for checked cells (transformers' ``set_seed``)."""
+    from transformers import set_seed as seed_everything
+
+    seed_everything(seed)
 
 
 def _version(package: str) -> str:
