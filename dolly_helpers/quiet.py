@@ -16,8 +16,9 @@ os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # torchao (which transformers imports when it is installed) logs every CUDA-only library it cannot
-# load on a CPU, with its path; torch's pytree logs a deprecation for torchao's enums.
-for _noisy in ("torchao", "torch.utils._pytree"):
+# load on a CPU, with its path; torch's pytree logs a deprecation for torchao's enums; the ONNX
+# exporter logs each torchvision operator it skips, and its own progress.
+for _noisy in ("torchao", "torch.utils._pytree", "torch.onnx"):
     logging.getLogger(_noisy).setLevel(logging.ERROR)
 
 

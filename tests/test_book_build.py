@@ -28,6 +28,7 @@ def book(tmp_path, monkeypatch):
     records what it ran; it fails a notebook named in ``book.failing``."""
     for name in ("ROOT", "NOTEBOOKS", "PAGES", "RUNS", "PACKAGE"):
         monkeypatch.setattr(paths, name, tmp_path / {"ROOT": "", "PAGES": "book", "PACKAGE": "dolly_helpers"}.get(name, name.lower()))
+    monkeypatch.setattr(paths, "WEB", tmp_path / "dolly_helpers" / "book" / "web")
     (tmp_path / "requirements.txt").write_text("torch>=2.6\n")
     (tmp_path / "dolly_helpers").mkdir()
     (tmp_path / "dolly_helpers" / "models.py").write_text("MODELS = ['tiny']\n")
@@ -92,6 +93,9 @@ def test_a_change_in_the_package_reruns_every_notebook(book, capsys):
     book.build()
     (book.root / "dolly_helpers" / "__pycache__" / "models.cpython-311.pyc").write_bytes(b"\0")
     assert book.build() == (0, [])  # compiled files are not the package
+    (book.root / "dolly_helpers" / "book" / "web").mkdir(parents=True)
+    (book.root / "dolly_helpers" / "book" / "web" / "playground.js").write_text("// only the site reads it\n")
+    assert book.build() == (0, [])  # nor is the browser playground's script
     (book.root / "dolly_helpers" / "models.py").write_text("MODELS = ['tiny', 'small']\n")
     capsys.readouterr()
     assert book.build() == (0, ["01_first.ipynb", "02_reads-runs.ipynb", "status.ipynb"])

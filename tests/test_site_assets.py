@@ -12,7 +12,7 @@ import pytest
 import yaml
 from sphinx.builders.html._assets import _JavaScript
 
-from dolly_helpers.book import assets, paths
+from dolly_helpers.book import assets, browser_playground, paths
 from dolly_helpers.book.__main__ import main
 from dolly_helpers.book.assets import (
     AssetsUnavailable, Package, drop_repeated_scripts, offsite_urls_in_css, offsite_urls_in_html,
@@ -27,14 +27,16 @@ def _sphinx_config() -> dict:
 def test_the_config_loads_the_shipped_files():
     sphinx = _sphinx_config()
     config = sphinx["config"]
-    assert config["html_static_path"] == [assets.static_folder().relative_to(paths.ROOT).as_posix()]
+    assert config["html_static_path"] == [folder.relative_to(paths.ROOT).as_posix() for folder in
+                                          (assets.static_folder(), browser_playground.static_folder())]
     assert config["mathjax_path"] == assets.MATHJAX_JS
     assert list(config["nb_ipywidgets_js"]) == [assets.REQUIREJS_JS, assets.WIDGETS_SETUP_JS, assets.WIDGETS_JS]
     assert "dolly_helpers.book.assets" in sphinx["extra_extensions"]
     assert ".cache" in yaml.safe_load((paths.ROOT / "_config.yml").read_text())["exclude_patterns"]
 
 
-@pytest.mark.parametrize("script", [assets.REQUIREJS_JS, assets.WIDGETS_JS, assets.MATHJAX_JS])
+@pytest.mark.parametrize("script", [assets.REQUIREJS_JS, assets.WIDGETS_JS, assets.MATHJAX_JS,
+                                    assets.ONNXRUNTIME_JS, assets.TOKENIZERS_JS_FILE])
 def test_each_script_the_config_names_is_a_file_its_package_ships(script):
     package = next(p for p in assets.PACKAGES if script.startswith(p.folder + "/"))
     inside = script.removeprefix(package.folder + "/")
@@ -42,9 +44,8 @@ def test_each_script_the_config_names_is_a_file_its_package_ships(script):
 
 
 def test_the_cache_stays_out_of_git():
-    ignored = subprocess.run(["git", "check-ignore", "-q", str(assets.CACHE / "static" / "npm" / "x.js")],
-                             cwd=paths.ROOT)
-    assert ignored.returncode == 0
+    for shipped in (assets.CACHE / "static" / "npm" / "x.js", browser_playground.CACHE / "static" / "x.onnx"):
+        assert subprocess.run(["git", "check-ignore", "-q", str(shipped)], cwd=paths.ROOT).returncode == 0
 
 
 def test_the_widget_setup_points_at_the_shipped_bundle():

@@ -1,7 +1,8 @@
-"""The site's own copies of require.js, the widget manager and MathJax, so that it works offline.
+"""The site's own copies of require.js, the widget manager, MathJax, ONNX Runtime Web and Tokenizers.js, so that it works offline.
 
 By default a jupyter-book 1.x page loads MathJax, and chapter 9's saved widgets load require.js
-and ``@jupyter-widgets/html-manager``, from CDNs. :func:`prepare_assets`, run by every site build,
+and ``@jupyter-widgets/html-manager``, from CDNs; the playground page needs ONNX Runtime Web
+and Tokenizers.js. :func:`prepare_assets`, run by every site build,
 fetches the same npm packages once (``npm pack``, pinned versions checked against their sha512)
 into ``.cache/site-assets/``, outside git, and copies the files the pages need, plus a few lines
 of widget set-up, into ``.cache/site-assets/static/``. That folder is in ``html_static_path`` in
@@ -80,13 +81,28 @@ MATHJAX = Package(
     ("es5/tex-mml-chtml.js", "es5/output/chtml/fonts/woff-v2/*", "es5/input/tex/extensions/*",
      "es5/a11y/*", "es5/ui/*", "es5/sre/*", "LICENSE", "package.json"),
 )
-PACKAGES = (REQUIREJS, HTML_MANAGER, MATHJAX)
+# The playground page in the site (dolly_helpers/book/browser_playground.py) runs the tiny models
+# with ONNX Runtime's WebAssembly build: the bundle carries its JavaScript glue and loads the
+# .wasm beside it. Tokenizers.js reads the models' own tokenizer.json.
+ONNXRUNTIME_WEB = Package(
+    "onnxruntime-web", "1.30.0",
+    "sha512-q0y+JrrtukXSzsBWEMccVfqX25LRmosXHF+CaRJmg8pZClzcV7svNc4rKY3jL02Vb7QmRMDs1SigqR4CXAfKYQ==",
+    ("dist/ort.wasm.bundle.min.mjs", "dist/ort-wasm-simd-threaded.wasm", "LICENSE", "package.json"),
+)
+TOKENIZERS_JS = Package(
+    "@huggingface/tokenizers", "0.2.0",
+    "sha512-LidMHe1FpcSYH4vcSjXooda34pC0M8m1gmDOv7SQi6Iv+ib1zX7J3sHBCC9/3FPCkn2k1b55FneVqMRxrr99pg==",
+    ("dist/tokenizers.min.mjs", "LICENSE", "package.json"),
+)
+PACKAGES = (REQUIREJS, HTML_MANAGER, MATHJAX, ONNXRUNTIME_WEB, TOKENIZERS_JS)
 
 #: The scripts as ``_config.yml`` names them, relative to ``_static/``.
 REQUIREJS_JS = f"{REQUIREJS.folder}/require.js"
 WIDGETS_SETUP_JS = "widgets-setup.js"
 WIDGETS_JS = f"{HTML_MANAGER.folder}/dist/embed-amd.js"
 MATHJAX_JS = f"{MATHJAX.folder}/es5/tex-mml-chtml.js"
+ONNXRUNTIME_JS = f"{ONNXRUNTIME_WEB.folder}/dist/ort.wasm.bundle.min.mjs"
+TOKENIZERS_JS_FILE = f"{TOKENIZERS_JS.folder}/dist/tokenizers.min.mjs"
 
 #: Loaded between require.js and the widget manager on a page with saved widgets (chapter 9).
 WIDGETS_SETUP = """\
@@ -111,7 +127,7 @@ WIDGETS_SETUP = """\
 })();
 """ % {"dist": f"{HTML_MANAGER.folder}/dist"}
 
-_NPM_MISSING = ("the site ships its own JavaScript (require.js, the widget manager, MathJax) and "
+_NPM_MISSING = ("the site ships its own JavaScript (require.js, the widget manager, MathJax, ONNX Runtime) and "
                 "needs npm to fetch it once: install Node.js and npm (`apt-get install npm`) and run again")
 
 

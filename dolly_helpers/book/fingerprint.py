@@ -4,7 +4,8 @@ A notebook's outputs depend on its *inputs*, each hashed on its own so that a re
 which one changed:
 
 - ``source``: its cell sources (not its outputs), and ``parameters``: what papermill injects;
-- ``package``: every file of the helper package (code, data, the tiny models), but __pycache__;
+- ``package``: every file of the helper package (code, data, the tiny models), but __pycache__
+  and the browser playground's script, which only the site reads;
 - ``requirements.txt`` and ``pyproject.toml``: the versions it runs on;
 - ``runs/...``: every file under ``runs/`` whose name its code cells mention, e.g. chapter 5's
   ``runs/summary.json`` (and each ``runs/<model>/summary.json``) and the status page's
@@ -116,7 +117,7 @@ def notebook_inputs(notebook: Path, parameters: Mapping | None = None, exclude: 
     inputs = {
         "source": digest(json.dumps(cell_sources(notebook)).encode()),
         "parameters": digest(json.dumps(dict(parameters or {}), sort_keys=True).encode()),
-        "package": tree_digest(paths.PACKAGE),
+        "package": tree_digest(paths.PACKAGE, exclude=tree_files(paths.WEB)),
     }
     for name in PROJECT_FILES:
         path = paths.ROOT / name

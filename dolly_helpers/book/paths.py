@@ -10,6 +10,8 @@ PAGES = ROOT / "book"
 RUNS = ROOT / "runs"
 #: The helper package: every chapter's code, data and tiny models.
 PACKAGE = ROOT / "dolly_helpers"
+#: The browser playground's script: the site ships it, and no notebook reads it.
+WEB = PACKAGE / "book" / "web"
 
 #: Chapters that run once per model size; papermill sets their ``model_name``.
 PER_SIZE_CHAPTERS = ("04_running-dolly.ipynb",)

@@ -2,8 +2,8 @@
 
 ``make site`` (:func:`update_site`) skips the build when the site in ``_build/html`` was built
 from the same inputs: every file jupyter-book reads (``_config.yml``, ``_toc.yml``, ``book/``,
-``notebooks/``, ``runs/``, the shipped JavaScript) and the package its Sphinx extension lives
-in. ``site --check`` (:func:`check_site`, run by ``make test``) always builds afresh.
+``notebooks/``, ``runs/``, the shipped JavaScript, the browser playground's files) and the
+package its Sphinx extension lives in. ``site --check`` (:func:`check_site`, run by ``make test``) always builds afresh.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from . import paths
+from . import browser_playground
 from .assets import AssetsUnavailable, offsite_assets, prepare_assets, static_folder
 from .fingerprint import PROJECT_FILES, changes, file_digest, tree_digest
 
@@ -93,6 +94,7 @@ def site_inputs() -> dict[str, str]:
     for folder in (paths.PAGES, paths.NOTEBOOKS, paths.RUNS, paths.PACKAGE):
         inputs[f"{paths.shown(folder)}/"] = tree_digest(folder, exclude=[paths.RUNS / paths.STAMPS])
     inputs["site assets"] = tree_digest(static_folder())
+    inputs["browser playground"] = tree_digest(browser_playground.static_folder())
     return inputs
 
 
@@ -101,3 +103,4 @@ def _prepare_assets() -> None:
         prepare_assets()
     except AssetsUnavailable as error:
         raise SiteBuildFailed(str(error)) from error
+    browser_playground.prepare_playground()
