@@ -199,8 +199,13 @@ def fake_site(book, monkeypatch):
     (assets / "require.js").write_text("// require.js")
     (book.root / "_config.yml").write_text("title: a book\n")
     (book.root / "_toc.yml").write_text("root: book/intro\n")
+    playground = book.root / ".cache" / "playground" / "static"
+    (playground / "playground").mkdir(parents=True)
+    (playground / "playground" / "config.json").write_text("{}\n")
     monkeypatch.setattr(site, "prepare_assets", lambda: assets)
     monkeypatch.setattr(site, "static_folder", lambda: assets)
+    monkeypatch.setattr(site.browser_playground, "prepare_playground", lambda: playground)
+    monkeypatch.setattr(site.browser_playground, "static_folder", lambda: playground)
     monkeypatch.setattr(site, "build_site", fake_build)
     return built
 
@@ -213,10 +218,12 @@ def test_the_site_is_built_only_when_what_it_reads_changed(book, fake_site):
     Stamps().record(book.root / "notebooks" / "01_first.ipynb", {"source": "0"})  # the stamps are not shown
     (book.root / "_config.yml").write_text("title: another book\n")
     assert site.update_site()[1] == ["_config.yml changed"]
+    (book.root / ".cache" / "playground" / "static" / "playground" / "config.json").write_text('{"models": []}\n')
+    assert site.update_site()[1] == ["browser playground changed"]
     assert site.update_site(force=True)[1] == ["forced"]
     (book.root / "_build" / "html" / "index.html").unlink()
     assert site.update_site()[1] == ["no site built yet"]
-    assert len(fake_site) == 5
+    assert len(fake_site) == 6
 
 
 def test_make_site_prints_whether_it_built(book, fake_site, capsys):
