@@ -21,7 +21,8 @@ FORCE_FLAG := $(if $(filter 1 yes true,$(FORCE)),--force)
 # the longest notebooks first). Torch runs on one thread in each, as the book build's kernels do
 # (dolly_helpers/book/execute.py), so the notebooks give the outputs they were stored with.
 TEST_JOBS ?= 2
-PYTEST := OMP_NUM_THREADS=1 $(BIN)/python -m pytest -p no:cacheprovider
+# -rs: every skipped test says why in the summary (no Chromium, no Java, no GPU).
+PYTEST := OMP_NUM_THREADS=1 $(BIN)/python -m pytest -p no:cacheprovider -rs
 OUTPUT_SYNC := $(if $(filter output-sync,$(.FEATURES)),--output-sync=target)
 # Where `book site --check` builds (dolly_helpers/book/site.py, CHECK_OUTPUT); the browser test opens it.
 SITE_CHECK_HTML := _build/check/_build/html

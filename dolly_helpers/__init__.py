@@ -3,16 +3,17 @@
 Chapters import names explicitly, e.g. ``from dolly_helpers import load_model, generate``.
 """
 
+from .convert import ModelFolderError
 from .generation import GenerationResult, generate, stream_generate
-from .hardware import Hardware, detect_hardware, environment_report, format_report, set_seed
-from .loading import (
-    LoadedModel,
-    ModelDoesNotFitError,
-    ModelFolderError,
-    ModelNotAvailableError,
-    load_model,
+from .hardware import (
+    Hardware,
+    detect_hardware,
+    environment_report,
+    format_report,
+    set_seed,
 )
-from .memory import MemoryPlan, plan_memory
+from .loading import LoadedModel, load_model
+from .memory import MemoryPlan, ModelDoesNotFitError, plan_memory
 from .models import (
     DEFAULT_MODEL,
     DOLLY_MODELS,
@@ -23,7 +24,15 @@ from .models import (
     get_spec,
     list_models,
 )
-from .prompt import END_KEY, INSTRUCTION_KEY, INTRO_BLURB, RESPONSE_KEY, build_prompt, extract_response
+from .prompt import (
+    END_KEY,
+    INSTRUCTION_KEY,
+    INTRO_BLURB,
+    RESPONSE_KEY,
+    build_prompt,
+    extract_response,
+)
+from .sources import ModelNotAvailableError
 from .validation import ContextTruncatedWarning
 
 __all__ = [

@@ -235,7 +235,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def exit_status(error: BaseException) -> int:
     """2 for a mistake in the command, 1 for what this machine cannot do (or an unforeseen error)."""
-    from .loading import ModelDoesNotFitError, ModelFolderError, ModelNotAvailableError
+    from .convert import ModelFolderError
+    from .memory import ModelDoesNotFitError
+    from .sources import ModelNotAvailableError
 
     if isinstance(error, (ModelNotAvailableError, ModelDoesNotFitError, ModelFolderError)):
         return EXIT_ENVIRONMENT
@@ -246,7 +248,9 @@ def exit_status(error: BaseException) -> int:
 
 def one_line(error: BaseException) -> str:
     """The message of an error on one line; an unforeseen error type is named, with a hint."""
-    from .loading import ModelDoesNotFitError, ModelFolderError, ModelNotAvailableError
+    from .convert import ModelFolderError
+    from .memory import ModelDoesNotFitError
+    from .sources import ModelNotAvailableError
 
     message = re.sub(r"\s*\n\s*", " ", str(error).strip()) or type(error).__name__
     expected = (CommandLineError, ValueError, TypeError, OSError,

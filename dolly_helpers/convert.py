@@ -8,16 +8,28 @@ Dolly) offers the conversion; ``python -m dolly_helpers.bench gpu`` measures wha
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
 
-from .models import get_spec
+from .models import ModelSpec, get_spec
 from .quiet import quiet
+from .validation import first_line
 
 #: File names of weights: never copied next to a converted checkpoint.
 _WEIGHT_SUFFIXES = (".bin", ".safetensors", ".pt", ".pth", ".ckpt", ".h5", ".msgpack")
 _WEIGHT_INDEXES = ("pytorch_model.bin.index.json", "model.safetensors.index.json")
+
+
+#: The files that make a tokenizer, any one set of which is enough.
+_TOKENIZER_FILES = (("tokenizer.json",), ("vocab.json", "merges.txt"), ("tokenizer.model",))
+#: A safetensors header larger than this is damage, not a header (real ones are kilobytes).
+_MAX_HEADER_BYTES = 100_000_000
+
+
+class ModelFolderError(ValueError):
+    """A local model folder lacks a file (config, weights, tokenizer) or holds a damaged one."""
 
 
 def checkpoint_files(folder: str | os.PathLike) -> list[Path]:
@@ -137,3 +149,106 @@ def _copy_side_files(source: Path, target: Path) -> None:
         is_weights = file.suffix in _WEIGHT_SUFFIXES or file.name in _WEIGHT_INDEXES
         if file.is_file() and not is_weights and not (target / file.name).exists():
             shutil.copy2(file, target / file.name)
+
+
+def check_model_folder(folder: str | os.PathLike) -> None:
+    """Raise a one-line :class:`ModelFolderError` if ``folder`` cannot hold a loadable model.
+
+    It needs a readable ``config.json``, weights (``*.safetensors`` or ``pytorch_model*.bin``)
+    and a tokenizer (``tokenizer.json``, or ``vocab.json`` with ``merges.txt``). Each
+    ``*.safetensors`` file's header is read to catch a truncated or garbled file; the tensors
+    themselves are not read, so the check costs milliseconds even for dolly-v2-12b.
+    """
+    folder = Path(folder)
+    config = folder / "config.json"
+    if not config.is_file():
+        raise ModelFolderError(
+            f"model folder {folder} has no config.json: it is not a saved model "
+            "(save one with model.save_pretrained(folder) and tokenizer.save_pretrained(folder))"
+        )
+    try:
+        json.loads(config.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ModelFolderError(
+            f"model folder {folder} has a damaged config.json ({first_line(error)}): "
+            "save or copy the model again"
+        ) from None
+    weights = checkpoint_files(folder)
+    if not weights:
+        raise ModelFolderError(
+            f"model folder {folder} has no weights (model.safetensors or pytorch_model.bin): "
+            "save them with model.save_pretrained(folder), or copy the folder again"
+        )
+    if not any(all((folder / name).is_file() for name in files) for files in _TOKENIZER_FILES):
+        raise ModelFolderError(
+            f"model folder {folder} has no tokenizer (tokenizer.json): "
+            "save it next to the weights with tokenizer.save_pretrained(folder)"
+        )
+    for file in weights:
+        if file.suffix == ".safetensors":
+            problem = _safetensors_problem(file)
+            if problem:
+                raise ModelFolderError(
+                    f"model folder {folder} has a corrupt {file.name} ({problem}): "
+                    "save or copy the model again"
+                )
+
+
+def _safetensors_problem(file: Path) -> str | None:
+    """Why a safetensors file cannot be read, from its header alone, or None if it looks whole.
+
+    The format: 8 bytes of header length, a JSON header giving each tensor's byte range, then
+    the bytes. A truncated file ends before the last range does; a garbled one has no header.
+    """
+    size = file.stat().st_size
+    try:
+        with file.open("rb") as handle:
+            start = handle.read(8)
+            if len(start) < 8:
+                return f"{size} bytes, too short to be safetensors"
+            header_bytes = int.from_bytes(start, "little")
+            if header_bytes > min(size - 8, _MAX_HEADER_BYTES):
+                return "not a safetensors file: its header is garbage"
+            header = json.loads(handle.read(header_bytes))
+        ends = [entry["data_offsets"][1] for key, entry in header.items() if key != "__metadata__"]
+    except (ValueError, UnicodeDecodeError, KeyError, TypeError, IndexError, AttributeError):
+        return "not a safetensors file: its header is garbage"
+    expected = 8 + header_bytes + max(ends, default=0)
+    if size < expected:
+        return f"truncated: {size:,} of {expected:,} bytes"
+    return None
+
+
+def spec_of_folder(path: Path) -> ModelSpec:
+    """:func:`spec_from_folder`, with a config that is not a GPT-NeoX reported as one line."""
+    try:
+        return spec_from_folder(path)
+    except (AttributeError, KeyError, TypeError, ValueError, OSError) as error:
+        raise ModelFolderError(
+            f"model folder {path} has a config.json the book cannot use ({first_line(error)}): "
+            "it needs a GPT-NeoX model such as Dolly's"
+        ) from None
+
+
+def spec_from_folder(path: str | os.PathLike) -> ModelSpec:
+    """Describe a saved GPT-NeoX folder (a model trained in chapter 10, a local Dolly copy)."""
+    from transformers import AutoConfig
+
+    path = Path(path)
+    with quiet():
+        config = AutoConfig.from_pretrained(path)
+    rope = getattr(config, "rope_parameters", None) or {}
+    return ModelSpec(
+        name=path.name,
+        family="local",
+        hub_id=None,
+        revision=None,
+        base_model="local folder",
+        num_layers=config.num_hidden_layers,
+        hidden_size=config.hidden_size,
+        num_heads=config.num_attention_heads,
+        intermediate_size=config.intermediate_size,
+        vocab_size=config.vocab_size,
+        context_length=config.max_position_embeddings,
+        rotary_pct=rope.get("partial_rotary_factor", 0.25),
+    )

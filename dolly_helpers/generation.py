@@ -11,7 +11,7 @@ import time
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import overload
+from typing import Literal, overload
 
 import torch
 
@@ -30,6 +30,9 @@ from .validation import (
     check_whole_number,
 )
 
+#: Why an answer ended: Dolly's end key, the tokenizer's end of text, or the length asked for.
+StopReason = Literal["end_key", "eos", "max_new_tokens"]
+
 #: Dolly's own sampling defaults (databrickslabs/dolly, training/generate.py).
 DOLLY_TOP_P = 0.92
 DOLLY_TOP_K = 0
@@ -37,7 +40,13 @@ DOLLY_TOP_K = 0
 
 @dataclass(frozen=True)
 class GenerationResult:
-    """One answer and what it cost. ``seconds`` is the wall time of the batch it ran in."""
+    """One answer and what it cost.
+
+    Answers batched together share one wall time, ``batch_seconds``. ``seconds`` is this
+    answer's share of it (the batch's time over its answers), so ``seconds`` adds up over
+    answers to the time the generating took, and ``tokens_per_second`` (``new_tokens`` over
+    ``seconds``) summed the same way gives the speed of the whole run.
+    """
 
     instruction: str
     context: str | None  # as the model read it: a passage too long for the window is cut
@@ -46,7 +55,8 @@ class GenerationResult:
     new_tokens: int
     seconds: float
     tokens_per_second: float
-    stop_reason: str  # "end_key", "eos" or "max_new_tokens"
+    batch_seconds: float
+    stop_reason: StopReason
     model_name: str
     peak_memory_gb: float | None = None  # GPU only
 
@@ -392,7 +402,7 @@ def _generate_batch(
         prompt_tokens, peak_gb = [len(ids) for ids in prompt_ids], None
     else:
         rows, prompt_tokens, seconds, peak_gb = _torch_batch(model, prompts, settings)
-    results = []
+    results, share = [], seconds / len(rows)
     for new_ids, instruction, context, n_prompt in zip(rows, instructions, contexts, prompt_tokens):
         n_new, stop_reason = _where_it_stopped(new_ids, model)
         text = tokenizer.decode(new_ids[:n_new], skip_special_tokens=True)
@@ -405,8 +415,9 @@ def _generate_batch(
                 response=extract_response(text),
                 prompt_tokens=n_prompt,
                 new_tokens=n_new,
-                seconds=seconds,
-                tokens_per_second=n_new / seconds if seconds > 0 else 0.0,
+                seconds=share,
+                tokens_per_second=n_new / share if share > 0 else 0.0,
+                batch_seconds=seconds,
                 stop_reason=stop_reason,
                 model_name=model.name,
                 peak_memory_gb=peak_gb,

@@ -11,12 +11,14 @@ import importlib.metadata
 import os
 import platform
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import torch
 
 if TYPE_CHECKING:
     from .models import ModelSpec
+
+DeviceKind = Literal["cuda", "mps", "cpu"]
 
 _DTYPE_NAMES: dict[str, torch.dtype] = {
     "bfloat16": torch.bfloat16,
@@ -33,7 +35,7 @@ _DTYPE_NAMES: dict[str, torch.dtype] = {
 class Hardware:
     """The device a model will run on; ``memory_gb`` is GPU memory, or host RAM on a CPU."""
 
-    device: str  # "cuda", "mps" or "cpu"
+    device: DeviceKind
     name: str
     memory_gb: float
     bf16: bool  # bfloat16 in hardware (Ampere and newer); False on a CPU
@@ -51,19 +53,10 @@ class _DeviceLike(Protocol):
 
 
 def host_ram_gb() -> float:
-    """Total host memory in GB, from ``os.sysconf`` or ``/proc/meminfo`` (no psutil needed)."""
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1e9
-    except (AttributeError, ValueError, OSError):
-        pass
-    try:
-        with open("/proc/meminfo", encoding="ascii") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemTotal:"):
-                    return int(line.split()[1]) * 1024 / 1e9
-    except OSError:
-        pass
-    return 0.0
+    """Total host memory in GB."""
+    import psutil
+
+    return psutil.virtual_memory().total / 1e9
 
 
 def _cpu_name() -> str:
@@ -95,6 +88,42 @@ def detect_hardware() -> Hardware:
         # Apple GPUs share the host's memory; float16 is the format every MPS version runs.
         return Hardware(device="mps", name="Apple MPS", memory_gb=ram, bf16=False, host_ram_gb=ram)
     return Hardware(device="cpu", name=_cpu_name(), memory_gb=ram, bf16=False, host_ram_gb=ram)
+
+
+def resolve_device(device: object, hardware: Hardware) -> str:
+    """Turn ``device`` ("auto", "cpu", "cuda", "cuda:N" or "mps") into a device this machine has.
+
+    "auto" is ``hardware.device``, the best one here. A device the machine lacks (a GPU on a CPU
+    build of torch, a GPU number past the last, MPS off a Mac) is a one-line ``ValueError`` that
+    says what to pass instead, before anything is loaded.
+    """
+    if not isinstance(device, str):
+        raise TypeError(f"device must be a string such as 'auto', 'cpu' or 'cuda', got {type(device).__name__} {device!r:.40}")
+    key = device.strip().lower()
+    instead = "pass device='cpu', or device='auto' for the best device here"
+    if key == "auto":
+        return hardware.device
+    if key == "cpu":
+        return "cpu"
+    if key == "cuda" or key.startswith("cuda:"):
+        number = key.removeprefix("cuda").removeprefix(":") or "0"
+        if not number.isdigit():
+            raise ValueError(f"device={device!r} is not a GPU name: pass 'cuda' or 'cuda:N' with N a number, e.g. 'cuda:0'")
+        if not torch.cuda.is_available():
+            why = ("this torch is a CPU build" if torch.version.cuda is None
+                   else "torch sees no GPU on this machine")  # fmt: skip
+            raise ValueError(f"device={device!r} asks for a CUDA GPU, but {why}: {instead}")
+        count = torch.cuda.device_count()
+        if int(number) >= count:
+            raise ValueError(f"device={device!r} asks for GPU {number}, but this machine has {count} "
+                             f"(cuda:0 to cuda:{count - 1}): pass one of those, or device='auto'")  # fmt: skip
+        return key
+    if key == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise ValueError(f"device={device!r} asks for Apple's GPU (MPS), which this machine lacks: {instead}")
+        return "mps"
+    raise ValueError(f"unknown device {device!r}: pass 'auto', 'cpu', 'cuda', 'cuda:N' (a GPU by number) or 'mps'")
 
 
 def resolve_dtype(

@@ -11,39 +11,26 @@ or damaged (:class:`ModelFolderError`), a Dolly size that cannot be downloaded h
 
 from __future__ import annotations
 
-import json
 import os
 import time
-import warnings
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
 import torch
 
-from .convert import checkpoint_files, has_safetensors, local_safetensors_copy
-from .hardware import detect_hardware, resolve_dtype
-from .models import DEFAULT_MODEL, ModelSpec, UnknownModelError, get_spec, unknown_model_message
+from .convert import ModelFolderError
+from .hardware import detect_hardware, resolve_device, resolve_dtype
+from .memory import check_fits
+from .models import DEFAULT_MODEL, ModelSpec
 from .prompt import END_KEY
 from .quiet import quiet
+from .sources import (
+    ModelNotAvailableError,
+    check_downloadable,
+    not_available_message,
+    resolve_source,
+)
 from .validation import first_line
-
-#: The files that make a tokenizer, any one set of which is enough.
-_TOKENIZER_FILES = (("tokenizer.json",), ("vocab.json", "merges.txt"), ("tokenizer.model",))
-#: A safetensors header larger than this is damage, not a header (real ones are kilobytes).
-_MAX_HEADER_BYTES = 100_000_000
-
-
-class ModelNotAvailableError(RuntimeError):
-    """The weights of a requested model are neither on disk nor downloadable."""
-
-
-class ModelDoesNotFitError(RuntimeError):
-    """The memory plan says the model does not fit this machine; the message carries its advice."""
-
-
-class ModelFolderError(ValueError):
-    """A local model folder lacks a file (config, weights, tokenizer) or holds a damaged one."""
 
 
 @dataclass
@@ -122,7 +109,7 @@ def load_model(
         raise ValueError(f"backend={backend!r} is not offered: choose 'torch' or 'ctranslate2'")
     if backend == "ctranslate2":
         return _load_ctranslate2(name_or_path, dtype, device, load_in_8bit, revision, compute_type)
-    spec, source, pinned = _resolve_source(name_or_path)
+    spec, source, pinned = resolve_source(name_or_path)
     if revision is not None and spec.hub_id is None:
         raise ValueError(f"{spec.name} is not loaded from the Hub, so it has no revision to override: drop revision=")
     if revision is not None:
@@ -130,7 +117,7 @@ def load_model(
     revision = revision or pinned
     hardware = detect_hardware()
     torch_dtype = resolve_dtype(spec, hardware, dtype)
-    target = hardware.device if device == "auto" else device
+    target = resolve_device(device, hardware)
     options: dict = {"dtype": torch_dtype, "revision": revision}
     if load_in_8bit:
         options["quantization_config"] = _eight_bit_config(target)
@@ -139,7 +126,7 @@ def load_model(
         # One named GPU (e.g. the one Spark gave a task) holds the whole model; "auto" spreads it.
         options["device_map"] = "auto" if device == "auto" else {"": target}
     if spec.hub_id is not None and source == spec.hub_id:
-        _check_downloadable(spec)
+        check_downloadable(spec)
     if spec.hub_id is not None and device == "auto":
         offload = check_fits(
             spec.name, dtype=torch_dtype, load_in_8bit=load_in_8bit, allow_offload=allow_offload
@@ -184,10 +171,10 @@ def _load_ctranslate2(
             "load_in_8bit=, and pass compute_type='int8' for 8-bit weights"
         )
     fast.import_ctranslate2()  # a missing package says so before any work
-    spec, source, pinned = _resolve_source(name_or_path)
+    spec, source, pinned = resolve_source(name_or_path)
     revision = revision or pinned
     if spec.hub_id is not None and source == spec.hub_id:
-        _check_downloadable(spec)
+        check_downloadable(spec)
     with quiet():
         _import_model_code()
         started = time.perf_counter()
@@ -223,161 +210,6 @@ def _end_token_id(tokenizer) -> int | None:
     return None if end_token_id == tokenizer.unk_token_id else end_token_id
 
 
-def _resolve_source(name_or_path: str | os.PathLike) -> tuple[ModelSpec, str, str | None]:
-    """Return the spec, where to load from and the pinned revision of a name or folder.
-
-    A folder is checked for its files first (:func:`check_model_folder`); so is a shipped tiny
-    model and a converted safetensors copy of a Dolly size.
-    """
-    if not isinstance(name_or_path, (str, os.PathLike)):
-        raise TypeError(unknown_model_message(name_or_path))
-    path = Path(name_or_path).expanduser()
-    if (path / "config.json").is_file():
-        check_model_folder(path)
-        return _spec_of_folder(path), str(path), None
-    try:
-        spec = get_spec(str(name_or_path))
-    except UnknownModelError:
-        if path.is_dir():
-            check_model_folder(path)  # raises, naming what the folder lacks
-        if path.is_file():
-            raise ModelFolderError(
-                f"{path} is a file, not a model folder: pass the folder that holds it and config.json"
-            ) from None
-        if _looks_like_a_path(name_or_path):
-            raise ModelFolderError(
-                f"model folder {str(name_or_path)!r} does not exist: check the path, or pass a model name "
-                f"({unknown_model_message(str(name_or_path)).split(': ', 1)[1]})"
-            ) from None
-        raise
-    if spec.local_path is not None:
-        check_model_folder(spec.local_path)
-        return spec, str(spec.local_path), None
-    converted = local_safetensors_copy(spec.name)
-    if has_safetensors(converted):  # made by `python -m dolly_helpers convert`
-        check_model_folder(converted)
-        return spec, str(converted), None
-    return spec, spec.hub_id, spec.revision
-
-
-def _looks_like_a_path(name: str | os.PathLike) -> bool:
-    """A folder someone meant, not a mistyped name: a PathLike, or text with a separator or dot start.
-
-    A Hub id such as ``databricks/dolly-v2-3b`` has a slash but is answered as an unknown name,
-    with its book name suggested.
-    """
-    if isinstance(name, os.PathLike):
-        return True
-    from .models import list_models
-
-    if any(spec.hub_id and name.strip().lower() == spec.hub_id.lower() for spec in list_models()):
-        return False
-    return name.startswith((".", "~")) or "/" in name or os.sep in name
-
-
-def check_model_folder(folder: str | os.PathLike) -> None:
-    """Raise a one-line :class:`ModelFolderError` if ``folder`` cannot hold a loadable model.
-
-    It needs a readable ``config.json``, weights (``*.safetensors`` or ``pytorch_model*.bin``)
-    and a tokenizer (``tokenizer.json``, or ``vocab.json`` with ``merges.txt``). Each
-    ``*.safetensors`` file's header is read to catch a truncated or garbled file; the tensors
-    themselves are not read, so the check costs milliseconds even for dolly-v2-12b.
-    """
-    folder = Path(folder)
-    config = folder / "config.json"
-    if not config.is_file():
-        raise ModelFolderError(
-            f"model folder {folder} has no config.json: it is not a saved model "
-            "(save one with model.save_pretrained(folder) and tokenizer.save_pretrained(folder))"
-        )
-    try:
-        json.loads(config.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as error:
-        raise ModelFolderError(
-            f"model folder {folder} has a damaged config.json ({first_line(error)}): "
-            "save or copy the model again"
-        ) from None
-    weights = checkpoint_files(folder)
-    if not weights:
-        raise ModelFolderError(
-            f"model folder {folder} has no weights (model.safetensors or pytorch_model.bin): "
-            "save them with model.save_pretrained(folder), or copy the folder again"
-        )
-    if not any(all((folder / name).is_file() for name in files) for files in _TOKENIZER_FILES):
-        raise ModelFolderError(
-            f"model folder {folder} has no tokenizer (tokenizer.json): "
-            "save it next to the weights with tokenizer.save_pretrained(folder)"
-        )
-    for file in weights:
-        if file.suffix == ".safetensors":
-            problem = _safetensors_problem(file)
-            if problem:
-                raise ModelFolderError(
-                    f"model folder {folder} has a corrupt {file.name} ({problem}): "
-                    "save or copy the model again"
-                )
-
-
-def _safetensors_problem(file: Path) -> str | None:
-    """Why a safetensors file cannot be read, from its header alone, or None if it looks whole.
-
-    The format: 8 bytes of header length, a JSON header giving each tensor's byte range, then
-    the bytes. A truncated file ends before the last range does; a garbled one has no header.
-    """
-    size = file.stat().st_size
-    try:
-        with file.open("rb") as handle:
-            start = handle.read(8)
-            if len(start) < 8:
-                return f"{size} bytes, too short to be safetensors"
-            header_bytes = int.from_bytes(start, "little")
-            if header_bytes > min(size - 8, _MAX_HEADER_BYTES):
-                return "not a safetensors file: its header is garbage"
-            header = json.loads(handle.read(header_bytes))
-        ends = [entry["data_offsets"][1] for key, entry in header.items() if key != "__metadata__"]
-    except (ValueError, UnicodeDecodeError, KeyError, TypeError, IndexError, AttributeError):
-        return "not a safetensors file: its header is garbage"
-    expected = 8 + header_bytes + max(ends, default=0)
-    if size < expected:
-        return f"truncated: {size:,} of {expected:,} bytes"
-    return None
-
-
-def _spec_of_folder(path: Path) -> ModelSpec:
-    """:func:`spec_from_folder`, with a config that is not a GPT-NeoX reported as one line."""
-    try:
-        return spec_from_folder(path)
-    except (AttributeError, KeyError, TypeError, ValueError, OSError) as error:
-        raise ModelFolderError(
-            f"model folder {path} has a config.json the book cannot use ({first_line(error)}): "
-            "it needs a GPT-NeoX model such as Dolly's"
-        ) from None
-
-
-def spec_from_folder(path: str | os.PathLike) -> ModelSpec:
-    """Describe a saved GPT-NeoX folder (a model trained in chapter 10, a local Dolly copy)."""
-    from transformers import AutoConfig
-
-    path = Path(path)
-    with quiet():
-        config = AutoConfig.from_pretrained(path)
-    rope = getattr(config, "rope_parameters", None) or {}
-    return ModelSpec(
-        name=path.name,
-        family="local",
-        hub_id=None,
-        revision=None,
-        base_model="local folder",
-        num_layers=config.num_hidden_layers,
-        hidden_size=config.hidden_size,
-        num_heads=config.num_attention_heads,
-        intermediate_size=config.intermediate_size,
-        vocab_size=config.vocab_size,
-        context_length=config.max_position_embeddings,
-        rotary_pct=rope.get("partial_rotary_factor", 0.25),
-    )
-
-
 def _import_model_code() -> None:
     """Import the tokenizer and GPT-NeoX classes that every book model uses.
 
@@ -401,7 +233,7 @@ def _from_pretrained(
         if source != spec.hub_id:
             message = f"model folder {source} could not be read: {first_line(error)}"
             raise ModelFolderError(message) from error
-        raise ModelNotAvailableError(_not_available_message(spec)) from error
+        raise ModelNotAvailableError(not_available_message(spec)) from error
     except (ValueError, RuntimeError) as error:
         if source == spec.hub_id or isinstance(error, torch.cuda.OutOfMemoryError):
             raise
@@ -414,99 +246,6 @@ def _from_pretrained(
             f"model folder {source} could not be loaded: {detail}; save or copy the model again"
         ) from error
     return tokenizer, model
-
-
-def _not_available_message(spec: ModelSpec) -> str:
-    return (
-        f"{spec.name} is not in the local Hugging Face cache and the Hub cannot be reached: "
-        f"run once with network access to download {spec.hub_id}, "
-        f"or use the tiny default {DEFAULT_MODEL!r}"
-    )
-
-
-def _hub_offline() -> bool:
-    from huggingface_hub import constants
-
-    flag = os.environ.get("HF_HUB_OFFLINE", "").strip().lower()
-    return bool(constants.HF_HUB_OFFLINE) or flag in {"1", "true", "yes", "on"}
-
-
-def _hub_cache_dir() -> str | None:
-    """The Hub cache as the environment says now (huggingface_hub reads it once, at import)."""
-    if os.environ.get("HF_HUB_CACHE"):
-        return os.environ["HF_HUB_CACHE"]
-    if os.environ.get("HF_HOME"):
-        return str(Path(os.environ["HF_HOME"]) / "hub")
-    return None
-
-
-def is_downloadable(spec: ModelSpec) -> bool:
-    """True when a Hub model is in the local cache or the Hub may be asked for it."""
-    if spec.hub_id is None or not _hub_offline():
-        return True
-    from huggingface_hub import try_to_load_from_cache
-
-    cached = try_to_load_from_cache(
-        spec.hub_id, "config.json", cache_dir=_hub_cache_dir(), revision=spec.revision
-    )
-    return isinstance(cached, str)
-
-
-def _check_downloadable(spec: ModelSpec) -> None:
-    """Offline with no cached copy: say so now, before planning or loading anything."""
-    if not is_downloadable(spec):
-        raise ModelNotAvailableError(_not_available_message(spec))
-
-
-def check_fits(
-    name: str,
-    *,
-    dtype: str | torch.dtype = "auto",
-    load_in_8bit: bool = False,
-    allow_offload: bool = False,
-) -> bool:
-    """Plan model ``name`` on this machine; return True when it needs CPU offload, else False.
-
-    Raises :class:`ModelDoesNotFitError` with the plan's advice when it does not fit and
-    offloading is not allowed, or not possible: on a CUDA GPU the layers that do not fit need
-    room in host RAM; with no GPU the whole model runs from host RAM, which the plan checks.
-    """
-    from .memory import HOST_LOAD_FACTOR, plan_memory
-
-    plan = plan_memory(name, dtype=dtype, load_in_8bit=load_in_8bit)
-    advice = plan.advice.rstrip(".")
-    how = "pass allow_offload=True (ask --allow-offload)"
-    if plan.device_type == "cpu":
-        if not plan.fits:
-            raise ModelDoesNotFitError(f"no GPU here, and {advice}")
-        if allow_offload:
-            return True
-        raise ModelDoesNotFitError(
-            f"no GPU here: {name} would run on the CPU, slowly ({advice}): "
-            f"{how} to run it anyway, or use the tiny default {DEFAULT_MODEL!r}"
-        )
-    if plan.fits:
-        return False
-    if plan.total_gb <= plan.device_memory_gb:  # the GPU is big enough; host RAM is what lacks
-        raise ModelDoesNotFitError(advice)
-    if plan.device_type != "cuda":
-        raise ModelDoesNotFitError(f"{advice}; CPU offload is not possible on {plan.device}")
-    ram_here = plan.host_ram_available_gb
-    spill_gb = plan.total_gb - plan.device_memory_gb
-    ram_needed = plan.host_ram_gb + HOST_LOAD_FACTOR * spill_gb  # the layers kept in RAM, too
-    if ram_here and ram_needed > ram_here:
-        raise ModelDoesNotFitError(
-            f"{advice}; but not on this machine: offloading needs about {ram_needed:,.1f} GB "
-            f"of host RAM and it has {ram_here:,.1f} GB"
-        )
-    if allow_offload:
-        warnings.warn(
-            f"{name} does not fit the {plan.device}: about {spill_gb:,.1f} GB of it stays in host RAM, "
-            "so answers take minutes",
-            stacklevel=3,
-        )
-        return True
-    raise ModelDoesNotFitError(f"{advice}; to load it anyway with CPU offload, {how}")
 
 
 def _eight_bit_config(target: str) -> object:

@@ -26,14 +26,18 @@ from __future__ import annotations
 
 import html
 import textwrap
+import warnings
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 
 from .gpus import GpuInfo, get_gpu, list_gpus
-from .hardware import Hardware, detect_hardware, dtype_name, resolve_dtype
-from .models import DOLLY_MODELS, ModelSpec, get_spec
+from .hardware import DeviceKind, Hardware, detect_hardware, dtype_name, resolve_dtype
+from .models import DEFAULT_MODEL, DOLLY_MODELS, ModelSpec, get_spec
 
+#: How the weights are stored: a torch dtype, or 8 or 4 bits with bitsandbytes.
+WeightFormat = Literal["bfloat16", "float16", "float32", "int8", "int4"]
 #: GPU memory the runtime takes before any weight arrives: the CUDA context, cuBLAS and the
 #: driver's own reserve (a "16 GB" T4 shows PyTorch about 15.8 GB).
 GPU_RUNTIME_RESERVE_GB = 0.75
@@ -56,9 +60,9 @@ class MemoryPlan:
 
     model_name: str
     device: str
-    device_type: str  # "cuda", "mps" or "cpu"
+    device_type: DeviceKind
     device_memory_gb: float
-    dtype: str  # "bfloat16", "float16", "float32" or "int8"
+    dtype: WeightFormat
     batch_size: int
     sequence_length: int
     weights_gb: float
@@ -323,3 +327,56 @@ def _advice(
         options.append("a machine with more RAM, or a CUDA GPU")
     verdict = f"{name} does not fit {where} in {format_name}: it {need}."
     return f"{verdict} Options: " + "; ".join(options) + "."
+
+
+class ModelDoesNotFitError(RuntimeError):
+    """The memory plan says the model does not fit this machine; the message carries its advice."""
+
+
+def check_fits(
+    name: str,
+    *,
+    dtype: str | torch.dtype = "auto",
+    load_in_8bit: bool = False,
+    allow_offload: bool = False,
+) -> bool:
+    """Plan model ``name`` on this machine; return True when it needs CPU offload, else False.
+
+    Raises :class:`ModelDoesNotFitError` with the plan's advice when it does not fit and
+    offloading is not allowed, or not possible: on a CUDA GPU the layers that do not fit need
+    room in host RAM; with no GPU the whole model runs from host RAM, which the plan checks.
+    """
+    plan = plan_memory(name, dtype=dtype, load_in_8bit=load_in_8bit)
+    advice = plan.advice.rstrip(".")
+    how = "pass allow_offload=True (ask --allow-offload)"
+    if plan.device_type == "cpu":
+        if not plan.fits:
+            raise ModelDoesNotFitError(f"no GPU here, and {advice}")
+        if allow_offload:
+            return True
+        raise ModelDoesNotFitError(
+            f"no GPU here: {name} would run on the CPU, slowly ({advice}): "
+            f"{how} to run it anyway, or use the tiny default {DEFAULT_MODEL!r}"
+        )
+    if plan.fits:
+        return False
+    if plan.total_gb <= plan.device_memory_gb:  # the GPU is big enough; host RAM is what lacks
+        raise ModelDoesNotFitError(advice)
+    if plan.device_type != "cuda":
+        raise ModelDoesNotFitError(f"{advice}; CPU offload is not possible on {plan.device}")
+    ram_here = plan.host_ram_available_gb
+    spill_gb = plan.total_gb - plan.device_memory_gb
+    ram_needed = plan.host_ram_gb + HOST_LOAD_FACTOR * spill_gb  # the layers kept in RAM, too
+    if ram_here and ram_needed > ram_here:
+        raise ModelDoesNotFitError(
+            f"{advice}; but not on this machine: offloading needs about {ram_needed:,.1f} GB "
+            f"of host RAM and it has {ram_here:,.1f} GB"
+        )
+    if allow_offload:
+        warnings.warn(
+            f"{name} does not fit the {plan.device}: about {spill_gb:,.1f} GB of it stays in host RAM, "
+            "so answers take minutes",
+            stacklevel=3,
+        )
+        return True
+    raise ModelDoesNotFitError(f"{advice}; to load it anyway with CPU offload, {how}")

@@ -22,10 +22,11 @@ import ipywidgets as widgets
 import pandas as pd
 
 from .generation import DOLLY_TOP_K, DOLLY_TOP_P, DecodingSettings, stream_generate
-from .loading import LoadedModel, ModelDoesNotFitError, check_fits, is_downloadable, load_model
-from .memory import plan_memory
+from .loading import LoadedModel, load_model
+from .memory import ModelDoesNotFitError, check_fits, plan_memory
 from .models import DOLLY_MODELS, TINY_BASE_MODELS, TINY_MODELS, ModelSpec, get_spec
 from .prompt import build_prompt
+from .sources import is_downloadable
 from .validation import first_line
 
 #: Errors a reader can cause or fix (missing download, no GPU, empty instruction, out of

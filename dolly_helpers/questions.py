@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .tiny.dataset import SEED_QUESTIONS
+#: The seed questions, the first two from the experiment behind the book.
+SEED_QUESTIONS: tuple[str, ...] = (
+    "What is the highest mountain in Japan?",
+    "What is the highest mountain in the world?",
+    "What is the capital of France?",
+    "Who made Dolly 2.0?",
+    "What is The Pile?",
+)
 
 
 @dataclass(frozen=True)

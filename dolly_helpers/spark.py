@@ -21,7 +21,6 @@ import sys
 import tempfile
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -263,6 +262,9 @@ def _check_arguments(
     decoding: dict,
 ) -> None:
     """Fail on the driver, at once, for mistakes every row would otherwise repeat."""
+    from .generation import DecodingSettings
+    from .validation import check_whole_number
+
     columns = df.columns
     if instruction_col not in columns:
         raise ValueError(f"no column {instruction_col!r} in the table (columns: {', '.join(columns)})")
@@ -277,8 +279,8 @@ def _check_arguments(
     if unknown:
         known = ", ".join(sorted(DECODING_OPTIONS))
         raise TypeError(f"unknown decoding option(s) {', '.join(unknown)}: use {known}")
-    if max_new_tokens < 1 or batch_size < 1:
-        raise ValueError("max_new_tokens and batch_size must be positive integers")
+    DecodingSettings(max_new_tokens=max_new_tokens, **decoding)  # each bad value is one line, here
+    check_whole_number("batch_size", batch_size, minimum=1, example="8")
     if os.sep not in model_name and "/" not in model_name:
         window = get_spec(model_name).context_length  # a book name: unknown ones raise here
         if max_new_tokens >= window:
@@ -346,16 +348,15 @@ def answer_frame(
     options = {"max_new_tokens": max_new_tokens, **decoding}
     for start in range(0, len(todo), batch_size):
         batch = todo[start : start + batch_size]
-        for (row, _, _), outcome in zip(batch, _answer_batch(model, batch, options)):
-            if isinstance(outcome, str):
-                out["error"][row] = outcome
+        for (row, _, _), result in zip(batch, _answer_batch(model, batch, options)):
+            if isinstance(result, str):
+                out["error"][row] = result
                 continue
-            result = outcome.result
             out["response"][row] = result.response
             out["stop_reason"][row] = result.stop_reason
             out["prompt_tokens"][row] = result.prompt_tokens
             out["new_tokens"][row] = result.new_tokens
-            out["seconds"][row] = result.seconds / outcome.batch_rows
+            out["seconds"][row] = result.seconds
             out["model_name"][row] = result.model_name
 
     dtypes = {"prompt_tokens": "Int32", "new_tokens": "Int32", "seconds": "Float64"}
@@ -412,18 +413,12 @@ def task_device() -> str:
     return f"cuda:{gpus.addresses[0]}"
 
 
-@dataclass(frozen=True)
-class _Answer:
-    """A generation result and the number of rows in its batch (for the per-row seconds)."""
-
-    result: GenerationResult
-    batch_rows: int
-
-
-def _answer_batch(model: LoadedModel, batch: Sequence[tuple[int, str, str | None]], options: dict) -> list:
+def _answer_batch(
+    model: LoadedModel, batch: Sequence[tuple[int, str, str | None]], options: dict
+) -> list[GenerationResult | str]:
     """Answer a batch with ``generate``; if it fails, retry its rows one by one.
 
-    Returns one ``_Answer`` or one error message per row, so a single bad prompt (or a batch
+    Returns one result or one error message per row, so a single bad prompt (or a batch
     too big for the GPU) costs those rows, not the job.
     """
     from .generation import generate
@@ -436,7 +431,7 @@ def _answer_batch(model: LoadedModel, batch: Sequence[tuple[int, str, str | None
         if len(batch) == 1:
             return [_one_line(error)]
         return [_answer_batch(model, [row], options)[0] for row in batch]
-    return [_Answer(result, len(batch)) for result in results]
+    return results
 
 
 def _fitting_rows_by_length(model: LoadedModel, todo: list, max_new_tokens: int, out: dict) -> list:
@@ -463,8 +458,9 @@ def _fitting_rows_by_length(model: LoadedModel, todo: list, max_new_tokens: int,
 
 
 def _one_line(error: BaseException) -> str:
-    first_line = (str(error).strip().splitlines() or [""])[0]
-    return f"generation failed: {type(error).__name__}: {first_line}"[:300]
+    from .validation import first_line
+
+    return f"generation failed: {type(error).__name__}: {first_line(error)}"[:300]
 
 
 def _is_missing(value: object) -> bool:

@@ -18,6 +18,7 @@ import pytest
 
 import dolly_helpers.loading as loading
 import dolly_helpers.memory as memory
+import dolly_helpers.sources as sources
 from dolly_helpers import (
     DEFAULT_MODEL,
     ContextTruncatedWarning,
@@ -481,7 +482,7 @@ def machine(monkeypatch):
     def use(hardware):
         monkeypatch.setattr(memory, "detect_hardware", lambda: hardware)
         monkeypatch.setattr(loading, "detect_hardware", lambda: hardware)
-        monkeypatch.setattr(loading, "is_downloadable", lambda spec: True)
+        monkeypatch.setattr(sources, "is_downloadable", lambda spec: True)
 
         def reached(spec, source, options):
             raise _Loaded(options.get("device_map"))
@@ -629,3 +630,47 @@ def test_python_dash_m_prints_one_line_and_no_traceback(tmp_path, argv, status, 
     assert done.returncode == status
     assert done.stdout == ""
     assert len(done.stderr.splitlines()) == 1 and done.stderr.startswith(line), done.stderr
+
+
+# --- devices: a device this machine lacks is one line, before anything loads -------------------
+
+def test_a_gpu_asked_for_without_cuda_is_one_line_before_loading(monkeypatch):
+    import torch
+
+    from dolly_helpers import load_model
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ValueError) as raised:
+        load_model("tiny-dolly-small", device="cuda")
+    message = str(raised.value)
+    assert message.startswith("device='cuda' asks for a CUDA GPU, but ") and "pass device='cpu'" in message
+    assert "\n" not in message and "AssertionError" not in message
+
+
+@pytest.mark.parametrize(("device", "start"), [
+    ("gpu", "unknown device 'gpu': pass 'auto', 'cpu', 'cuda'"),
+    ("cuda:first", "device='cuda:first' is not a GPU name"),
+    (0, "device must be a string such as 'auto'"),
+])
+def test_a_device_that_names_nothing_is_one_line(device, start):
+    from dolly_helpers.hardware import resolve_device
+
+    with pytest.raises((ValueError, TypeError)) as raised:
+        resolve_device(device, CPU_16GB)
+    assert str(raised.value).startswith(start) and "\n" not in str(raised.value)
+
+
+def test_a_gpu_number_past_the_last_and_a_missing_mps_are_one_line(monkeypatch):
+    import torch
+
+    from dolly_helpers.hardware import resolve_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    assert resolve_device("cuda:0", CPU_16GB) == "cuda:0" and resolve_device(" CUDA ", CPU_16GB) == "cuda"
+    with pytest.raises(ValueError, match=r"^device='cuda:3' asks for GPU 3, but this machine has 1 \(cuda:0 to cuda:0\)"):
+        resolve_device("cuda:3", CPU_16GB)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    with pytest.raises(ValueError, match=r"^device='mps' asks for Apple's GPU \(MPS\), which this machine lacks"):
+        resolve_device("mps", CPU_16GB)
+    assert resolve_device("auto", CPU_16GB) == "cpu"

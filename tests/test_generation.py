@@ -3,7 +3,7 @@
 import pytest
 
 from dolly_helpers import TINY_MODELS, generate, stream_generate
-from dolly_helpers.tiny.dataset import SEED_QUESTIONS
+from dolly_helpers.questions import SEED_QUESTIONS
 
 QUESTIONS = list(SEED_QUESTIONS)
 
@@ -28,6 +28,18 @@ def test_batched_greedy_equals_one_at_a_time(model):
     one_by_one = [generate(model, question) for question in QUESTIONS]
     assert [r.response for r in batched] == [r.response for r in one_by_one]
     assert [r.new_tokens for r in batched] == [r.new_tokens for r in one_by_one]
+
+
+def test_a_batch_shares_its_time_so_speeds_add_up(model):
+    batched = generate(model, QUESTIONS[:4], batch_size=4)
+    batch_seconds = batched[0].batch_seconds
+    assert batch_seconds > 0 and all(r.batch_seconds == batch_seconds for r in batched)
+    assert all(r.seconds == pytest.approx(batch_seconds / 4) for r in batched)
+    assert sum(r.seconds for r in batched) == pytest.approx(batch_seconds)
+    tokens = sum(r.new_tokens for r in batched)
+    assert tokens / sum(r.seconds for r in batched) == pytest.approx(tokens / batch_seconds)
+    alone = generate(model, QUESTIONS[0])
+    assert alone.seconds == alone.batch_seconds
 
 
 def test_answers_stop_at_the_end_key(model):

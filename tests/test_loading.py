@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from dolly_helpers import DEFAULT_MODEL, ModelNotAvailableError, get_spec, load_model
+from dolly_helpers.hardware import Hardware
 
 
 def test_tiny_models_load_offline_in_fp32_on_the_cpu(tiny_models):
@@ -70,14 +71,14 @@ def test_eight_bit_needs_a_gpu():
 def test_a_converted_safetensors_copy_is_loaded_instead_of_the_hub(tmp_path, monkeypatch):
     import shutil
 
-    from dolly_helpers import loading
+    from dolly_helpers import sources
 
     copy = tmp_path / "dolly-v2-3b"
     shutil.copytree(get_spec("tiny-dolly-small").local_path, copy)
-    monkeypatch.setattr(loading, "local_safetensors_copy", lambda name: tmp_path / name)
-    spec, source, revision = loading._resolve_source("dolly-v2-3b")
+    monkeypatch.setattr(sources, "local_safetensors_copy", lambda name: tmp_path / name)
+    spec, source, revision = sources.resolve_source("dolly-v2-3b")
     assert (spec.name, source, revision) == ("dolly-v2-3b", str(copy), None)
-    spec, source, revision = loading._resolve_source("dolly-v2-7b")  # no copy: the pinned Hub revision
+    spec, source, revision = sources.resolve_source("dolly-v2-7b")  # no copy: the pinned Hub revision
     assert (source, revision) == (spec.hub_id, spec.revision)
 
 
@@ -99,9 +100,12 @@ def test_a_dolly_size_on_one_named_gpu_stays_on_that_gpu(monkeypatch):
         seen.update(options)
         raise RuntimeError("captured")
 
-    monkeypatch.setattr(loading, "_check_downloadable", lambda spec: None)
+    monkeypatch.setattr(loading, "check_downloadable", lambda spec: None)
     monkeypatch.setattr(loading, "_from_pretrained", capture)
     monkeypatch.setattr(loading, "resolve_dtype", lambda spec, hardware, dtype: torch.bfloat16)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # two GPUs, as far as the check can tell
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setattr(loading, "detect_hardware", lambda: Hardware("cuda", "two GPUs", 80.0, True, 128.0))
     with pytest.raises(RuntimeError, match="captured"):
         load_model("dolly-v2-3b", device="cuda:1")
     assert seen["device_map"] == {"": "cuda:1"}

@@ -2,7 +2,7 @@
 
 from dolly_helpers import generate
 from dolly_helpers.questions import COMPARISON_QUESTIONS
-from dolly_helpers.tiny.dataset import SEED_QUESTIONS
+from dolly_helpers.questions import SEED_QUESTIONS
 
 
 def test_the_seed_questions_come_first_and_at_least_sixteen_in_all():

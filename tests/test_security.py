@@ -85,7 +85,7 @@ def _captured_load(monkeypatch) -> dict:
         seen.update(source=source, revision=options["revision"])
         raise RuntimeError("captured")
 
-    monkeypatch.setattr(loading, "_check_downloadable", lambda spec: None)
+    monkeypatch.setattr(loading, "check_downloadable", lambda spec: None)
     monkeypatch.setattr(loading, "_from_pretrained", capture)
     return seen
 

@@ -280,7 +280,12 @@ def test_spark_without_a_context_column(spark):
         ({"instruction_col": "question"}, "no column 'question'"),
         ({"context_col": "passage"}, "pass context_col=None"),
         ({"model_name": "dolly-v2-13b"}, "unknown model 'dolly-v2-13b'"),
-        ({"batch_size": 0}, "must be positive"),
+        ({"batch_size": 0}, "batch_size must be at least 1, got 0"),
+        ({"max_new_tokens": 0}, "max_new_tokens must be at least 1, got 0"),
+        ({"do_sample": True, "top_p": 1.5}, "top_p must be above 0 and at most 1, got 1.5"),
+        ({"temperature": -1.0}, "temperature must not be negative"),
+        ({"do_sample": True, "temperature": 0.0}, "temperature=0 cannot be sampled from"),
+        ({"seed": 2**40}, "seed must be at most"),
         ({"max_new_tokens": 256}, "leaves no room for a prompt in the 256 tokens"),
     ],
 )
@@ -292,6 +297,8 @@ def test_spark_mistakes_fail_at_once_on_the_driver(questions, options, message):
 def test_spark_rejects_unknown_decoding_options(questions):
     with pytest.raises(TypeError, match="unknown decoding option"):
         dolly_spark.add_responses(questions, temprature=0.7)
+    with pytest.raises(TypeError, match="^top_k must be a whole number, got float 1.5"):
+        dolly_spark.add_responses(questions, do_sample=True, top_k=1.5)
 
 
 def test_spark_rejects_taken_and_non_text_columns(spark):

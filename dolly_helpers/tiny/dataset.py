@@ -25,14 +25,6 @@ from .passages import Passage, answer, passage_pool
 Slots = dict[str, str]
 
 #: Questions the book asks every model; all of them are in the training split.
-SEED_QUESTIONS: tuple[str, ...] = (
-    "What is the highest mountain in Japan?",
-    "What is the highest mountain in the world?",
-    "What is the capital of France?",
-    "Who made Dolly 2.0?",
-    "What is The Pile?",
-)
-
 CATEGORIES = ("open_qa", "general_qa", "closed_qa", "information_extraction", "classification",
               "summarization", "brainstorming", "creative_writing")  # fmt: skip
 HELDOUT_KINDS = ("passage", "phrasing", "knowledge")

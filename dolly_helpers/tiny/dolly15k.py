@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ..validation import first_line
 from .dataset import CATEGORIES, Record
 
 HUB_ID = "databricks/databricks-dolly-15k"
@@ -60,7 +61,7 @@ def download(hub_id: str = HUB_ID, revision: str = REVISION) -> Path:
     try:
         return Path(hf_hub_download(hub_id, FILENAME, repo_type="dataset", revision=revision))
     except Exception as error:  # offline, DNS, HTTP: each is the same fact for the reader
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        reason = first_line(error)
         raise InstructionsUnavailable(
             f"the Hugging Face Hub cannot be reached to download {hub_id} ({reason[:120]}): "
             "run where the Hub is reachable, or pass a local .jsonl file in its schema"
