@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import threading
 import time
-import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal, overload
@@ -19,10 +18,10 @@ from . import ctranslate2_backend as fast
 from .hardware import set_seed
 from .loading import LoadedModel
 from .models import get_spec
-from .prompt import END_KEY, build_prompt, extract_response
+from .prompt import END_KEY, extract_response
+from .request import Request, prepare_request
 from .quiet import quiet
 from .validation import (
-    ContextTruncatedWarning,
     check_context,
     check_decoding,
     check_instruction,
@@ -144,24 +143,31 @@ def generate(
     settings = DecodingSettings(max_new_tokens, do_sample, temperature, top_p, top_k, seed)
     check_whole_number("batch_size", batch_size, minimum=1, example="8")
     labels = ["instruction"] if single else _labels("instruction", len(instruction_list))
-    fitted = [
-        fit_prompt(model, instruction, context, settings.max_new_tokens, label=label)
+    requests = [
+        prepare_request(model, instruction, context, settings.max_new_tokens, label=label)
         for instruction, context, label in zip(instruction_list, contexts, labels)
     ]
-    prompts = [prompt for prompt, _ in fitted]
-    contexts = [context for _, context in fitted]
-    if seed is not None:
-        _seed(model, seed)
-    # Prompts of similar length share a batch, so little of it is padding; results keep the order asked.
-    order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
-    results: list[GenerationResult | None] = [None] * len(prompts)
+    results = answer_requests(model, requests, settings, batch_size=batch_size)
+    return results[0] if single else results
+
+
+def answer_requests(
+    model: LoadedModel, requests: Sequence[Request], settings: DecodingSettings, *, batch_size: int = 8
+) -> list[GenerationResult]:
+    """Answer prepared requests (:func:`~dolly_helpers.request.prepare_request`), in the order given.
+
+    Prompts of similar length share a batch, so little of it is padding. ``generate`` and
+    Spark's ``add_responses`` both end here.
+    """
+    if settings.seed is not None:
+        _seed(model, settings.seed)
+    order = sorted(range(len(requests)), key=lambda i: len(requests[i].prompt_ids))
+    results: list[GenerationResult | None] = [None] * len(requests)
     for start in range(0, len(order), batch_size):
         batch = order[start : start + batch_size]
-        answers = _generate_batch(model, [instruction_list[i] for i in batch], [contexts[i] for i in batch],
-                                  [prompts[i] for i in batch], settings)  # fmt: skip
-        for i, answer in zip(batch, answers):
+        for i, answer in zip(batch, _generate_batch(model, [requests[i] for i in batch], settings)):
             results[i] = answer
-    return results[0] if single else results
+    return results
 
 
 def stream_generate(
@@ -183,15 +189,15 @@ def stream_generate(
     """
     check_model(model)
     settings = DecodingSettings(max_new_tokens, do_sample, temperature, top_p, top_k, seed)
-    prompt, _ = fit_prompt(model, instruction, context, settings.max_new_tokens)
+    request = prepare_request(model, instruction, context, settings.max_new_tokens)
     if seed is not None:
         _seed(model, seed)
     if model.backend == "ctranslate2":
-        yield from _stream_ctranslate2(model, prompt, settings)
+        yield from _stream_ctranslate2(model, request.prompt_ids, settings)
         return
     from transformers import TextIteratorStreamer
 
-    inputs = model.tokenizer(prompt, return_tensors="pt").to(model.device)
+    inputs = _padded(model, [request.prompt_ids])
     streamer = TextIteratorStreamer(model.tokenizer, skip_prompt=True, skip_special_tokens=True)
     kwargs = {**inputs, **settings.generate_kwargs(), **_stop_kwargs(model), "streamer": streamer}
     failures: list[BaseException] = []
@@ -212,12 +218,12 @@ def stream_generate(
         raise failures[0]
 
 
-def _stream_ctranslate2(model: LoadedModel, prompt: str, settings: DecodingSettings) -> Iterator[str]:
+def _stream_ctranslate2(model: LoadedModel, prompt_ids: list[int], settings: DecodingSettings) -> Iterator[str]:
     """The fast path's stream: each new piece of text as CTranslate2 writes its token."""
     ids: list[int] = []
     shown = ""
     stops = set(stop_token_ids(model))
-    for token_id in fast.stream_ids(model.model, model.tokenizer, model.tokenizer(prompt)["input_ids"],
+    for token_id in fast.stream_ids(model.model, model.tokenizer, prompt_ids,
                                     settings.max_new_tokens, stop_token_ids(model), _fast_options(settings)):
         if token_id in stops:
             break
@@ -250,92 +256,6 @@ def check_model(model: object) -> None:
     raise TypeError(
         f"generate needs a loaded model from load_model(...), got {type(model).__name__}"
     )
-
-
-def fit_prompt(
-    model: LoadedModel,
-    instruction: str,
-    context: str | None,
-    max_new_tokens: int,
-    *,
-    label: str = "instruction",
-) -> tuple[str, str | None]:
-    """Return the prompt and the passage it holds, fitted to the model's context window.
-
-    The policy of :func:`generate`: refuse a ``max_new_tokens`` or an instruction that does not
-    fit; cut a passage that does not, from its end, with a one-line warning. A passage that fits
-    comes back as it was passed. ``label`` names the instruction in messages ("instruction 2 of 5").
-    """
-    instruction = check_instruction(instruction, label)
-    window, name = model.spec.context_length, model.name
-    if max_new_tokens > window:
-        raise ValueError(
-            f"max_new_tokens={max_new_tokens} is more than the {window} tokens {name} reads in all, "
-            f"prompt and answer together: pass a smaller max_new_tokens, e.g. {min(64, window // 2)}"
-        )
-    bare = build_prompt(instruction)
-    bare_tokens = _count_tokens(model, bare)
-    if bare_tokens + max_new_tokens > window:
-        if bare_tokens >= window:
-            raise ValueError(
-                f"{label} is too long for {name}: its prompt takes {bare_tokens} tokens and {name} reads "
-                f"{window} in all, prompt and answer together: shorten it by at least "
-                f"{bare_tokens + max_new_tokens - window} tokens to leave room for "
-                f"max_new_tokens={max_new_tokens}"
-            )
-        after = "the instruction" if label == "instruction" else label
-        raise ValueError(
-            f"max_new_tokens={max_new_tokens} does not fit after {after}: its prompt takes {bare_tokens} "
-            f"of the {window} tokens {name} reads, which leaves {window - bare_tokens} for the answer: "
-            f"pass max_new_tokens={window - bare_tokens} or less, or shorten the instruction"
-        )
-    if check_context(context) is None:  # None or blank: no Input: section
-        return bare, context
-    prompt = build_prompt(instruction, context)
-    excess = _count_tokens(model, prompt) + max_new_tokens - window
-    if excess <= 0:
-        return prompt, context
-    return _cut_context(model, instruction, context, max_new_tokens, excess, label)
-
-
-def _count_tokens(model: LoadedModel, text: str) -> int:
-    return len(model.tokenizer(text)["input_ids"])
-
-
-def _cut_context(
-    model: LoadedModel, instruction: str, context: str, max_new_tokens: int, excess: int, label: str
-) -> tuple[str, str | None]:
-    """Drop tokens from the end of the passage until prompt plus ``max_new_tokens`` fit; warn once."""
-    window = model.spec.context_length
-    ends = _token_ends(model, context)
-    keep = max(0, len(ends) - excess)
-    while True:
-        kept = context[: ends[keep - 1]] if keep else ""
-        prompt = build_prompt(instruction, kept if kept.strip() else None)
-        prompt_tokens = _count_tokens(model, prompt)
-        if prompt_tokens + max_new_tokens <= window or keep == 0:
-            break
-        keep -= 1
-    which = "context" if label == "instruction" else f"context{label.removeprefix('instruction')}"
-    warnings.warn(
-        f"{which} cut by {len(ends) - keep} of its {len(ends)} tokens to fit {model.name}'s "
-        f"{window}-token window ({prompt_tokens} prompt tokens + max_new_tokens={max_new_tokens}): "
-        "shorten the passage or lower max_new_tokens to keep all of it",
-        ContextTruncatedWarning,
-        stacklevel=4,
-    )
-    return prompt, kept if kept.strip() else None
-
-
-def _token_ends(model: LoadedModel, text: str) -> list[int]:
-    """Where each token of ``text`` ends, in characters, so the text can be cut between tokens."""
-    tokenizer = model.tokenizer
-    try:
-        offsets = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
-        return [end for _, end in offsets]
-    except (NotImplementedError, ValueError, KeyError):  # a slow tokenizer has no offsets
-        ids = tokenizer(text, add_special_tokens=False)["input_ids"]
-        return [len(tokenizer.decode(ids[: i + 1])) for i in range(len(ids))]
 
 
 def _instructions_of(instructions: object) -> list[str]:
@@ -385,35 +305,28 @@ def _fast_options(settings: DecodingSettings) -> dict:
     return fast.sampling_options(settings.do_sample, settings.temperature, settings.top_p, settings.top_k)
 
 
-def _generate_batch(
-    model: LoadedModel,
-    instructions: list[str],
-    contexts: list[str | None],
-    prompts: list[str],
-    settings: DecodingSettings,
-) -> list[GenerationResult]:
+def _generate_batch(model: LoadedModel, requests: list[Request], settings: DecodingSettings) -> list[GenerationResult]:
     tokenizer = model.tokenizer
+    prompt_ids = [request.prompt_ids for request in requests]
     if model.backend == "ctranslate2":
-        prompt_ids = [tokenizer(prompt)["input_ids"] for prompt in prompts]
         started = time.perf_counter()
         rows = fast.generate_ids(model.model, tokenizer, prompt_ids, settings.max_new_tokens,
                                  stop_token_ids(model), _fast_options(settings))
-        seconds = time.perf_counter() - started
-        prompt_tokens, peak_gb = [len(ids) for ids in prompt_ids], None
+        seconds, peak_gb = time.perf_counter() - started, None
     else:
-        rows, prompt_tokens, seconds, peak_gb = _torch_batch(model, prompts, settings)
+        rows, seconds, peak_gb = _torch_batch(model, prompt_ids, settings)
     results, share = [], seconds / len(rows)
-    for new_ids, instruction, context, n_prompt in zip(rows, instructions, contexts, prompt_tokens):
+    for new_ids, request in zip(rows, requests):
         n_new, stop_reason = _where_it_stopped(new_ids, model)
         text = tokenizer.decode(new_ids[:n_new], skip_special_tokens=True)
         if model.end_token_id is None and END_KEY in text:  # a base model writes it as plain text
             stop_reason = "end_key"
         results.append(
             GenerationResult(
-                instruction=instruction,
-                context=context,
+                instruction=request.instruction,
+                context=request.context,
                 response=extract_response(text),
-                prompt_tokens=n_prompt,
+                prompt_tokens=len(request.prompt_ids),
                 new_tokens=n_new,
                 seconds=share,
                 tokens_per_second=n_new / share if share > 0 else 0.0,
@@ -426,11 +339,16 @@ def _generate_batch(
     return results
 
 
+def _padded(model: LoadedModel, prompt_ids: list[list[int]]) -> dict:
+    """Prompts as one left-padded batch on the model's device, with their attention mask."""
+    return model.tokenizer.pad({"input_ids": prompt_ids}, return_tensors="pt").to(model.device)
+
+
 def _torch_batch(
-    model: LoadedModel, prompts: list[str], settings: DecodingSettings
-) -> tuple[list[list[int]], list[int], float, float | None]:
-    """One left-padded ``generate`` call: each row's new ids, prompt lengths, seconds, GPU peak GB."""
-    inputs = model.tokenizer(prompts, return_tensors="pt", padding=True).to(model.device)
+    model: LoadedModel, prompt_ids: list[list[int]], settings: DecodingSettings
+) -> tuple[list[list[int]], float, float | None]:
+    """One ``generate`` call on a left-padded batch: each row's new ids, the seconds, the GPU peak GB."""
+    inputs = _padded(model, prompt_ids)
     on_gpu = torch.cuda.is_available() and model.device.startswith("cuda")
     if on_gpu:
         torch.cuda.reset_peak_memory_stats()
@@ -440,8 +358,7 @@ def _torch_batch(
     seconds = time.perf_counter() - started
     peak_gb = torch.cuda.max_memory_allocated() / 1e9 if on_gpu else None
     prompt_length = inputs["input_ids"].shape[1]
-    rows = [row[prompt_length:].tolist() for row in output]
-    return rows, inputs["attention_mask"].sum(dim=1).tolist(), seconds, peak_gb
+    return [row[prompt_length:].tolist() for row in output], seconds, peak_gb
 
 
 def _where_it_stopped(new_ids: list[int], model: LoadedModel) -> tuple[int, str]:

@@ -31,8 +31,9 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     import pandas as pd
     from pyspark.sql import DataFrame, SparkSession
 
-    from .generation import GenerationResult
+    from .generation import DecodingSettings, GenerationResult
     from .loading import LoadedModel
+    from .request import Request
 
 #: Spark 4 runs on Java 17 or newer (Spark 3.5, still on some hosted notebooks, on Java 8+).
 MIN_JAVA_VERSION = 17
@@ -191,8 +192,10 @@ def add_responses(
     ``new_tokens``, ``seconds``, ``model_name`` and ``error``. ``seconds`` is the row's share of
     its batch's wall time (batch seconds / rows in the batch), so its sum over a table is the
     time the tasks spent generating, model loading not included. A row that cannot be answered (an
-    instruction that is null or blank, a prompt longer than the model reads, a batch that
-    fails) gets a null response and a one-line ``error``; the job carries on.
+    instruction that is null or blank, an instruction longer than the model reads, a batch that
+    fails) gets a null response and a one-line ``error``; the job carries on. A passage too long
+    for the window is cut from its end, as ``generate`` cuts it, and the row's ``error`` says so
+    beside its answer.
 
     Nothing runs until an action (``count``, ``write``, ``collect``). Then each executor's
     Python process loads ``model_name`` once (cached for later tasks), on the GPU Spark
@@ -203,7 +206,7 @@ def add_responses(
     """
     from pyspark.sql.types import DoubleType, IntegerType, StringType, StructField, StructType
 
-    _check_arguments(df, instruction_col, context_col, model_name, max_new_tokens, batch_size, decoding)
+    settings = _check_arguments(df, instruction_col, context_col, model_name, max_new_tokens, batch_size, decoding)
     for column in filter(None, (instruction_col, context_col)):
         if not isinstance(df.schema[column].dataType, StringType):
             kind = df.schema[column].dataType.simpleString()
@@ -219,9 +222,8 @@ def add_responses(
         context_col=context_col,
         model_name=model_name,
         dtype=dtype,
-        max_new_tokens=max_new_tokens,
         batch_size=batch_size,
-        decoding=dict(decoding),
+        settings=settings,
     )
     return df.mapInPandas(answer, schema)
 
@@ -260,8 +262,11 @@ def _check_arguments(
     max_new_tokens: int,
     batch_size: int,
     decoding: dict,
-) -> None:
-    """Fail on the driver, at once, for mistakes every row would otherwise repeat."""
+) -> DecodingSettings:
+    """Fail on the driver, at once, for mistakes every row would otherwise repeat; return the settings.
+
+    The decoding settings are built here, once, and sent to the executors as they are.
+    """
     from .generation import DecodingSettings
     from .validation import check_whole_number
 
@@ -279,7 +284,7 @@ def _check_arguments(
     if unknown:
         known = ", ".join(sorted(DECODING_OPTIONS))
         raise TypeError(f"unknown decoding option(s) {', '.join(unknown)}: use {known}")
-    DecodingSettings(max_new_tokens=max_new_tokens, **decoding)  # each bad value is one line, here
+    settings = DecodingSettings(max_new_tokens=max_new_tokens, **decoding)  # each bad value is one line, here
     check_whole_number("batch_size", batch_size, minimum=1, example="8")
     if os.sep not in model_name and "/" not in model_name:
         window = get_spec(model_name).context_length  # a book name: unknown ones raise here
@@ -288,6 +293,7 @@ def _check_arguments(
                 f"max_new_tokens={max_new_tokens} leaves no room for a prompt in the {window} tokens "
                 f"{model_name} reads: choose fewer"
             )
+    return settings
 
 
 def answer_batches(
@@ -297,9 +303,8 @@ def answer_batches(
     context_col: str | None,
     model_name: str,
     dtype: str,
-    max_new_tokens: int,
     batch_size: int,
-    decoding: dict,
+    settings: DecodingSettings,
 ) -> Iterator[pd.DataFrame]:
     """Answer one partition, frame by frame (what ``mapInPandas`` runs in each worker).
 
@@ -311,9 +316,8 @@ def answer_batches(
             lambda: cached_model(model_name, dtype, task_device()),
             instruction_col=instruction_col,
             context_col=context_col,
-            max_new_tokens=max_new_tokens,
             batch_size=batch_size,
-            decoding=decoding,
+            settings=settings,
         )
 
 
@@ -323,11 +327,15 @@ def answer_frame(
     *,
     instruction_col: str,
     context_col: str | None,
-    max_new_tokens: int,
     batch_size: int,
-    decoding: dict,
+    settings: DecodingSettings,
 ) -> pd.DataFrame:
-    """Return ``frame`` with the result columns added; bad rows get an ``error`` instead."""
+    """Return ``frame`` with the result columns added; bad rows get an ``error`` instead.
+
+    Each row goes through :func:`~dolly_helpers.request.prepare_request`, as in ``generate``:
+    a prompt too long for the window is an error, and a passage too long for it is cut, the
+    row's ``error`` holding the warning that says so beside its answer.
+    """
     import pandas as pd
 
     n = len(frame)
@@ -343,12 +351,10 @@ def answer_frame(
             todo.append((row, instruction, None if _is_missing(context) else context))
 
     model = get_model() if todo else None
-    if model is not None:
-        todo = _fitting_rows_by_length(model, todo, max_new_tokens, out)
-    options = {"max_new_tokens": max_new_tokens, **decoding}
-    for start in range(0, len(todo), batch_size):
-        batch = todo[start : start + batch_size]
-        for (row, _, _), result in zip(batch, _answer_batch(model, batch, options)):
+    prepared = _prepared_rows(model, todo, settings.max_new_tokens, out) if model is not None else []
+    for start in range(0, len(prepared), batch_size):
+        batch = prepared[start : start + batch_size]
+        for (row, _), result in zip(batch, _answer_batch(model, [request for _, request in batch], settings)):
             if isinstance(result, str):
                 out["error"][row] = result
                 continue
@@ -414,47 +420,40 @@ def task_device() -> str:
 
 
 def _answer_batch(
-    model: LoadedModel, batch: Sequence[tuple[int, str, str | None]], options: dict
+    model: LoadedModel, requests: Sequence[Request], settings: DecodingSettings
 ) -> list[GenerationResult | str]:
-    """Answer a batch with ``generate``; if it fails, retry its rows one by one.
+    """Answer a batch; if it fails, retry its rows one by one.
 
     Returns one result or one error message per row, so a single bad prompt (or a batch
     too big for the GPU) costs those rows, not the job.
     """
-    from .generation import generate
+    from .generation import answer_requests
 
-    instructions = [instruction for _, instruction, _ in batch]
-    contexts = [context for _, _, context in batch]
     try:
-        results = generate(model, instructions, context=contexts, batch_size=len(batch), **options)
+        return answer_requests(model, requests, settings, batch_size=len(requests))
     except Exception as error:  # noqa: BLE001 - reported per row, never fatal
-        if len(batch) == 1:
+        if len(requests) == 1:
             return [_one_line(error)]
-        return [_answer_batch(model, [row], options)[0] for row in batch]
-    return results
+        return [_answer_batch(model, [request], settings)[0] for request in requests]
 
 
-def _fitting_rows_by_length(model: LoadedModel, todo: list, max_new_tokens: int, out: dict) -> list:
-    """Drop (with an error) rows whose prompt plus answer exceed the model's context window.
+def _prepared_rows(model: LoadedModel, todo: list, max_new_tokens: int, out: dict) -> list[tuple[int, Request]]:
+    """Each row's request, shortest prompt first (little padding per batch); a row that does not fit gets its error."""
+    from .request import prepare_request
+    from .validation import first_line
 
-    The rest come back shortest prompt first, so each batch holds prompts of similar length
-    and little of it is padding. Greedy answers do not depend on the batch they run in.
-    """
-    from .prompt import build_prompt
-
-    limit = model.spec.context_length
-    kept = []
+    prepared = []
     for row, instruction, context in todo:
-        n_tokens = len(model.tokenizer(build_prompt(instruction, context))["input_ids"])
-        if n_tokens + max_new_tokens > limit:
-            out["error"][row] = (
-                f"prompt is {n_tokens} tokens: with max_new_tokens={max_new_tokens} it exceeds "
-                f"the {limit} tokens {model.name} reads"
-            )
-        else:
-            kept.append((n_tokens, row, instruction, context))
-    kept.sort(key=lambda item: (item[0], item[1]))
-    return [(row, instruction, context) for _, row, instruction, context in kept]
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                prepared.append((row, prepare_request(model, instruction, context, max_new_tokens)))
+            except ValueError as error:
+                out["error"][row] = first_line(error)
+        if caught:
+            out["error"][row] = first_line(str(caught[-1].message))
+    prepared.sort(key=lambda item: (len(item[1].prompt_ids), item[0]))
+    return prepared
 
 
 def _one_line(error: BaseException) -> str:

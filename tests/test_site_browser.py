@@ -236,7 +236,8 @@ def test_the_playground_answers_the_book_questions_as_python_does(playground, br
 
 def test_the_playground_gives_pythons_one_line_messages(playground, browser, default_model):
     from dolly_helpers import generate
-    from dolly_helpers.generation import DecodingSettings, fit_prompt
+    from dolly_helpers.generation import DecodingSettings
+    from dolly_helpers.request import prepare_request
     from dolly_helpers.questions import VELTORIA
     from dolly_helpers.validation import check_instruction
 
@@ -250,7 +251,7 @@ def test_the_playground_gives_pythons_one_line_messages(playground, browser, def
     top_p = _ask(browser, "Name a river.", decoding="sample", **{"top-p": "1.5"})
     assert (top_p["state"], top_p["text"]) == ("error", message_of(lambda: DecodingSettings(do_sample=True, top_p=1.5)))
     too_many = _ask(browser, "Name a river.", **{"max-new-tokens": "240"})
-    assert too_many["text"] == message_of(lambda: fit_prompt(default_model, "Name a river.", None, 240))
+    assert too_many["text"] == message_of(lambda: prepare_request(default_model, "Name a river.", None, 240))
     # A passage too long for the window is cut, with Python's warning, and answered.
     question, passage = "According to the passage, what is the highest mountain in Veltoria?", " ".join([VELTORIA] * 20)
     with warnings.catch_warnings(record=True) as caught:

@@ -12,7 +12,8 @@ import textwrap
 import pandas as pd
 import pytest
 
-from dolly_helpers import generate
+from dolly_helpers import ContextTruncatedWarning, generate
+from dolly_helpers.generation import DecodingSettings
 from dolly_helpers import spark as dolly_spark
 from dolly_helpers.questions import COMPARISON_QUESTIONS, VELTORIA
 from dolly_helpers.spark import (
@@ -127,7 +128,7 @@ def test_answer_frame_matches_generate_and_reports_bad_rows(model):
     rows += [(10, None, None), (11, "  ", None), (12, "Summarize the passage.", VELTORIA * 12)]
     out = answer_frame(
         _frame(rows), lambda: model, instruction_col="instruction", context_col="context",
-        max_new_tokens=32, batch_size=4, decoding={},
+        batch_size=4, settings=DecodingSettings(max_new_tokens=32),
     )
     expected = generate(
         model, [q.instruction for q in questions], context=[q.context for q in questions], max_new_tokens=32
@@ -137,17 +138,20 @@ def test_answer_frame_matches_generate_and_reports_bad_rows(model):
     assert list(out["response"][:6]) == [result.response for result in expected]
     assert list(out["new_tokens"][:6]) == [result.new_tokens for result in expected]
     assert out["error"][:6].isna().all()
-    assert out["response"][6:].isna().all()
+    assert out["response"][6:8].isna().all()
     assert list(out["error"][6:8]) == ["instruction is missing (null)", "instruction is empty"]
-    assert out["error"][8].startswith("prompt is ")
-    assert "exceeds the 256 tokens tiny-dolly-large reads" in out["error"][8]
+    # A passage too long for the window is cut, as generate cuts it, and the row says so.
+    with pytest.warns(ContextTruncatedWarning) as cut:
+        expected_cut = generate(model, "Summarize the passage.", context=VELTORIA * 12, max_new_tokens=32)
+    assert out["response"][8] == expected_cut.response
+    assert out["error"][8] == str(cut[-1].message) and out["error"][8].startswith("context cut by ")
 
 
 def test_answer_frame_seconds_are_each_rows_share_of_its_batch(model):
     rows = [(i, q.instruction, q.context) for i, q in enumerate(COMPARISON_QUESTIONS[:4])]
     out = answer_frame(
         _frame(rows), lambda: model, instruction_col="instruction", context_col="context",
-        max_new_tokens=16, batch_size=4, decoding={},
+        batch_size=4, settings=DecodingSettings(max_new_tokens=16),
     )
     assert out["seconds"].nunique() == 1 and out["seconds"][0] > 0  # one batch, split evenly
 
@@ -155,14 +159,14 @@ def test_answer_frame_seconds_are_each_rows_share_of_its_batch(model):
 def test_a_failing_batch_costs_only_its_bad_row(model, monkeypatch):
     import dolly_helpers.generation as generation
 
-    real_generate = generation.generate
+    real_answer = generation.answer_requests
 
-    def fragile_generate(model, instructions, **options):
-        if "POISON" in instructions:
+    def fragile_answer(model, requests, settings, **options):
+        if any(request.instruction == "POISON" for request in requests):
             raise RuntimeError("CUDA out of memory.\nTried to allocate 2.00 GiB")
-        return real_generate(model, instructions, **options)
+        return real_answer(model, requests, settings, **options)
 
-    monkeypatch.setattr(generation, "generate", fragile_generate)
+    monkeypatch.setattr(generation, "answer_requests", fragile_answer)
     rows = [
         (0, "What is the capital of France?", None),
         (1, "POISON", None),
@@ -170,7 +174,7 @@ def test_a_failing_batch_costs_only_its_bad_row(model, monkeypatch):
     ]
     out = answer_frame(
         _frame(rows), lambda: model, instruction_col="instruction", context_col="context",
-        max_new_tokens=16, batch_size=8, decoding={},
+        batch_size=8, settings=DecodingSettings(max_new_tokens=16),
     )
     assert out["response"][0] == "The capital of France is Paris."
     assert out["response"][2] == "The capital of Japan is Tokyo."
@@ -184,7 +188,7 @@ def test_a_partition_of_bad_rows_loads_no_model():
 
     out = answer_frame(
         _frame([(0, None, None), (1, "", None)]), no_model, instruction_col="instruction",
-        context_col="context", max_new_tokens=16, batch_size=8, decoding={},
+        context_col="context", batch_size=8, settings=DecodingSettings(max_new_tokens=16),
     )
     assert list(out["error"]) == ["instruction is missing (null)", "instruction is empty"]
 
@@ -263,9 +267,10 @@ def test_spark_keeps_every_row_and_column(answered, questions):
 
 def test_spark_reports_bad_rows_instead_of_failing(answered):
     bad = answered[answered["source"] == "bad"]
-    assert bad["response"].isna().all() and bad["new_tokens"].isna().all()
+    assert bad["response"][:2].isna().all() and bad["new_tokens"][:2].isna().all()
     assert list(bad["error"][:2]) == ["instruction is missing (null)", "instruction is empty"]
-    assert "exceeds the 256 tokens" in list(bad["error"])[2]
+    # The passage too long for the window is cut, as generate cuts it: answered, and the row says so.
+    assert list(bad["error"])[2].startswith("context cut by ") and list(bad["response"])[2]
 
 
 def test_spark_without_a_context_column(spark):

@@ -31,7 +31,7 @@ function extractResponse(generated) {
   return text.trim();
 }
 
-// --- The one-line messages of dolly_helpers/validation.py and generation.fit_prompt -----------
+// --- The one-line messages of dolly_helpers/validation.py and request.prepare_request --------
 
 class InputError extends Error {}
 
@@ -115,7 +115,7 @@ function checkInstruction(instruction) {
 
 const count = (tokenizer, text) => tokenizer.encode(text).ids.length;
 
-// generation.fit_prompt: refuse what does not fit; cut a passage from its end, with a warning.
+// request.prepare_request: refuse what does not fit; cut a passage from its end, with a warning.
 function fitPrompt(model, instruction, context, maxNewTokens) {
   const { tokenizer, entry } = model;
   const window = entry.window, name = entry.name;
