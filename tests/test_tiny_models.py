@@ -73,3 +73,13 @@ def test_model_cards_show_what_tiny_evaluate_measures():
         card = (get_spec(evaluation.model_name).local_path / "README.md").read_text()
         assert card == model_card(evaluation.model_name, record)
         assert f"{evaluation.scores['passage']:.1%}" in card
+
+
+def test_golden_answer_matching():
+    from dolly_helpers.tiny.evaluate import has_answer, normalize
+
+    assert normalize("Mount Fuji rises 3,776 m.") == "mount fuji rises 3776 m"
+    assert has_answer("It is 3,776 metres high.", "3,776 metres")
+    assert not has_answer("It is 3,7760 metres high.", "3,776 metres")  # whole words only
+    assert has_answer("Tomas Dromoor founded it in 1929.", "Tomas Dromoor; 1929")
+    assert not has_answer("Tomas Dromoor founded it.", "Tomas Dromoor; 1929")  # every key fact

@@ -311,3 +311,30 @@ def test_a_folder_without_its_training_record_is_trained_again(base_tokenizer, t
         family.train_family(["small"], log=lambda line: None)
     assert family.is_finished(models_dir / BASE.name)
     assert (models_dir / BASE.name / "model.safetensors").read_bytes() != b"half a file"
+
+
+# Golden numbers: a change to the tokenizer trainer, the packing, the loss mask, the schedule or
+# the optimizer moves one of these, and the test says which. (bf16 autocast leaves a little room.)
+
+def test_golden_tokenizer_ids(base_tokenizer):
+    ids = base_tokenizer(_text(RECORD), add_special_tokens=False)["input_ids"]
+    assert ids[:12] == [35, 274, 295, 273, 260, 79, 272, 289, 285, 222, 69, 258] and len(ids) == 191
+
+
+def test_golden_shipped_tokenizer_ids():
+    from dolly_helpers import load_model
+
+    tokenizer = load_model("tiny-dolly-large").tokenizer
+    prompt = f"{INSTRUCTION_KEY}\nWhat is the highest mountain in Japan?\n\n{RESPONSE_KEY}\n"
+    assert tokenizer(prompt)["input_ids"] == [4097, 200, 56, 402, 298, 265, 1088, 733, 283, 522, 484, 284, 32, 886,
+                                              4098, 200]  # fmt: skip
+    assert tokenizer(" 1,854 metres")["input_ids"] == [302, 13, 25, 1712, 481]
+
+
+def test_golden_losses_of_both_stages(tokenizer, texts, short_records):
+    blocks = _blocks(tokenizer, texts, count=4)
+    base = pretrain(BASE, blocks, copy.deepcopy(tokenizer), batch_size=2, learning_rate=3e-3, seed=0)
+    assert base.losses == pytest.approx([8.3048, 8.2262], abs=5e-3)
+    tuned = instruction_tune(TUNED, base.model, tokenizer, short_records, epochs=1, batch_size=4,
+                             learning_rate=1e-3, seed=0)  # fmt: skip
+    assert tuned.losses == pytest.approx([5.4455, 5.4026], abs=5e-3) and tuned.tokens_seen == 1199
