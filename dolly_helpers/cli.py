@@ -230,6 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
         subparser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                                help="print the traceback of an error too")
         command.add_arguments(subparser)
+        subparser.set_defaults(handler=command.handler)
     return parser
 
 
@@ -275,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
         warnings.simplefilter("always", ContextTruncatedWarning)
         try:
             args = build_parser().parse_args(argv)
-            return COMMANDS[args.command].handler(args)
+            return args.handler(args)
         except KeyboardInterrupt:
             if debug:
                 traceback.print_exc()

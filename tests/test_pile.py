@@ -238,3 +238,10 @@ def test_encyclopedia_states_every_fact():
             assert text.count(f"highest mountain in {country.name} is {mountain.name}") + text.count(
                 f"{mountain.name} is the highest mountain in {country.name}") >= 1, country.name
     assert "3,776 metres" in text and "15,011" in text and "825 GiB" in text
+
+
+def test_an_unknown_component_is_one_line_and_builds_nothing(tmp_path, capsys):
+    assert main(["build", "--out", str(tmp_path / "corpus"), "--source", "novels=/nowhere"]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: unknown component 'novels'; there are ") and error.count("\n") == 1
+    assert not (tmp_path / "corpus").exists()

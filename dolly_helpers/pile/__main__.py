@@ -24,25 +24,13 @@ def stats_table(components: list[dict]) -> str:
     return "\n".join([header, *rows, "", "sources:", *sources])
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m dolly_helpers.pile", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    build_parser = commands.add_parser("build", help="build the corpus, its tokenizer and the manifest")
-    build_parser.add_argument("--out", type=Path, default=CORPUS_DIR, help="corpus folder")
-    build_parser.add_argument("--source", action="append", default=[], metavar="NAME=PATH",
-                              help="read a component from another folder (repeatable)")  # fmt: skip
-    build_parser.add_argument("--manifest", type=Path, default=MANIFEST_PATH, help=argparse.SUPPRESS)
-    build_parser.add_argument("--samples", type=Path, default=MANIFEST_PATH.parent / "samples",
-                              help=argparse.SUPPRESS)  # fmt: skip
-    stats_parser = commands.add_parser("stats", help="show the committed manifest")
-    stats_parser.add_argument("--json", action="store_true", help="print the components as JSON")
-    args = parser.parse_args(argv)
+def _stats(args: argparse.Namespace) -> int:
+    components = read_manifest()
+    print(json.dumps(components, indent=2, ensure_ascii=False) if args.json else stats_table(components))
+    return 0
 
-    if args.command == "stats":
-        components = read_manifest()
-        print(json.dumps(components, indent=2, ensure_ascii=False) if args.json else stats_table(components))
-        return 0
 
+def _build(args: argparse.Namespace) -> int:
     from .build import build
     from .readers import MissingSource
     from .sources import SOURCES
@@ -50,7 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     names = {s.name for s in SOURCES}
     paths = dict(item.split("=", 1) for item in args.source)
     if unknown := sorted(set(paths) - names):
-        parser.error(f"unknown component {unknown[0]!r}; there are {', '.join(sorted(names))}")
+        print(f"error: unknown component {unknown[0]!r}; there are {', '.join(sorted(names))}", file=sys.stderr)
+        return 2
     try:
         report = build(args.out, sources=SOURCES, paths={k: Path(v) for k, v in paths.items()},
                        manifest_path=args.manifest, samples_dir=args.samples)  # fmt: skip
@@ -64,6 +53,24 @@ def main(argv: list[str] | None = None) -> int:
     print(f"built {len(report.components)} components in {report.seconds:.0f} s; "
           f"{report.duplicates} duplicate documents dropped; corpus in {args.out}")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m dolly_helpers.pile", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    build_parser = commands.add_parser("build", help="build the corpus, its tokenizer and the manifest")
+    build_parser.add_argument("--out", type=Path, default=CORPUS_DIR, help="corpus folder")
+    build_parser.add_argument("--source", action="append", default=[], metavar="NAME=PATH",
+                              help="read a component from another folder (repeatable)")  # fmt: skip
+    build_parser.add_argument("--manifest", type=Path, default=MANIFEST_PATH, help=argparse.SUPPRESS)
+    build_parser.add_argument("--samples", type=Path, default=MANIFEST_PATH.parent / "samples",
+                              help=argparse.SUPPRESS)  # fmt: skip
+    build_parser.set_defaults(handler=_build)
+    stats_parser = commands.add_parser("stats", help="show the committed manifest")
+    stats_parser.add_argument("--json", action="store_true", help="print the components as JSON")
+    stats_parser.set_defaults(handler=_stats)
+    args = parser.parse_args(argv)
+    return args.handler(args)
 
 
 if __name__ == "__main__":
