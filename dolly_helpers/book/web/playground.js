@@ -113,47 +113,45 @@ function checkInstruction(instruction) {
   return instruction;
 }
 
-const count = (tokenizer, text) => tokenizer.encode(text).ids.length;
+const encode = (tokenizer, text) => tokenizer.encode(text).ids;
 
 // request.prepare_request: refuse what does not fit; cut a passage from its end, with a warning.
-function fitPrompt(model, instruction, context, maxNewTokens) {
+// Returns the prompt's ids (a prompt that fits is tokenized once) and the warning, if any.
+function prepareRequest(model, instruction, context, maxNewTokens) {
   const { tokenizer, entry } = model;
   const window = entry.window, name = entry.name;
   if (maxNewTokens > window) {
     throw new InputError(`max_new_tokens=${maxNewTokens} is more than the ${window} tokens ${name} reads in all, ` +
       `prompt and answer together: pass a smaller max_new_tokens, e.g. ${Math.min(64, Math.floor(window / 2))}`);
   }
-  const bare = buildPrompt(instruction, null);
-  const bareTokens = count(tokenizer, bare);
-  if (bareTokens + maxNewTokens > window) {
-    if (bareTokens >= window) {
-      throw new InputError(`instruction is too long for ${name}: its prompt takes ${bareTokens} tokens and ${name} reads ` +
+  const passage = context.trim() ? context : null;
+  const ids = encode(tokenizer, buildPrompt(instruction, passage));
+  if (ids.length + maxNewTokens <= window) return { ids, warning: null };
+  const bare = passage === null ? ids : encode(tokenizer, buildPrompt(instruction, null));
+  if (bare.length + maxNewTokens > window) {
+    if (bare.length >= window) {
+      throw new InputError(`instruction is too long for ${name}: its prompt takes ${bare.length} tokens and ${name} reads ` +
         `${window} in all, prompt and answer together: shorten it by at least ` +
-        `${bareTokens + maxNewTokens - window} tokens to leave room for max_new_tokens=${maxNewTokens}`);
+        `${bare.length + maxNewTokens - window} tokens to leave room for max_new_tokens=${maxNewTokens}`);
     }
-    throw new InputError(`max_new_tokens=${maxNewTokens} does not fit after the instruction: its prompt takes ${bareTokens} ` +
-      `of the ${window} tokens ${name} reads, which leaves ${window - bareTokens} for the answer: ` +
-      `pass max_new_tokens=${window - bareTokens} or less, or shorten the instruction`);
+    throw new InputError(`max_new_tokens=${maxNewTokens} does not fit after the instruction: its prompt takes ${bare.length} ` +
+      `of the ${window} tokens ${name} reads, which leaves ${window - bare.length} for the answer: ` +
+      `pass max_new_tokens=${window - bare.length} or less, or shorten the instruction`);
   }
-  if (!context.trim()) return { prompt: bare, warning: null };
-  const prompt = buildPrompt(instruction, context);
-  const excess = count(tokenizer, prompt) + maxNewTokens - window;
-  if (excess <= 0) return { prompt, warning: null };
   // Cut between tokens: the end of each of the passage's tokens, in characters.
-  const ids = tokenizer.encode(context, { add_special_tokens: false }).ids;
-  const endOf = (n) => tokenizer.decode(ids.slice(0, n), { clean_up_tokenization_spaces: false }).length;
-  let keep = Math.max(0, ids.length - excess), cut, promptTokens;
+  const passageIds = tokenizer.encode(passage, { add_special_tokens: false }).ids;
+  const endOf = (n) => tokenizer.decode(passageIds.slice(0, n), { clean_up_tokenization_spaces: false }).length;
+  let keep = Math.max(0, passageIds.length - (ids.length + maxNewTokens - window)), cut;
   while (true) {
-    const kept = keep ? context.slice(0, endOf(keep)) : "";
-    cut = buildPrompt(instruction, kept.trim() ? kept : null);
-    promptTokens = count(tokenizer, cut);
-    if (promptTokens + maxNewTokens <= window || keep === 0) break;
+    const kept = keep ? passage.slice(0, endOf(keep)) : "";
+    cut = encode(tokenizer, buildPrompt(instruction, kept.trim() ? kept : null));
+    if (cut.length + maxNewTokens <= window || keep === 0) break;
     keep -= 1;
   }
-  const warning = `context cut by ${ids.length - keep} of its ${ids.length} tokens to fit ${name}'s ` +
-    `${window}-token window (${promptTokens} prompt tokens + max_new_tokens=${maxNewTokens}): ` +
+  const warning = `context cut by ${passageIds.length - keep} of its ${passageIds.length} tokens to fit ${name}'s ` +
+    `${window}-token window (${cut.length} prompt tokens + max_new_tokens=${maxNewTokens}): ` +
     "shorten the passage or lower max_new_tokens to keep all of it";
-  return { prompt: cut, warning };
+  return { ids: cut, warning };
 }
 
 // --- Choosing the next token (greedy, or transformers' temperature, top-k, top-p) -------------
@@ -258,11 +256,11 @@ async function ask() {
     const settings = checkDecoding(fields);
     setState("running", "", `loading ${fields.model} ...`);
     const model = await load(fields.model);
-    const { prompt, warning } = fitPrompt(model, instruction, fields.context, settings.maxNewTokens);
+    const { ids: promptIds, warning } = prepareRequest(model, instruction, fields.context, settings.maxNewTokens);
     setState("running", "", warning || "");
     const { entry, session, tokenizer } = model;
     const random = mulberry32(settings.seed ?? crypto.getRandomValues(new Uint32Array(1))[0]);
-    const promptIds = tokenizer.encode(prompt).ids, answer = [];
+    const answer = [];
     const started = performance.now();
     let stop = "max_new_tokens", firstToken = null, ids = promptIds;
     let cache = { keys: emptyCache(entry), values: emptyCache(entry) };
