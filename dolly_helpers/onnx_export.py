@@ -88,7 +88,9 @@ def greedy_answer(session, model: LoadedModel, prompt_ids: list[int], max_new_to
     """
     import numpy as np
 
-    stops = {i for i in (model.end_token_id, model.tokenizer.eos_token_id) if i is not None}
+    from .generation import stop_token_ids
+
+    stops = set(stop_token_ids(model))
     keys = values = np.zeros(cache_shape(model, 0), dtype=np.float32)
     step, new = list(prompt_ids), []
     for _ in range(max_new_tokens):
