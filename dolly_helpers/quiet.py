@@ -21,9 +21,8 @@ os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # torchao (which transformers imports when it is installed) logs every CUDA-only library it cannot
-# load on a CPU, with its path; torch's pytree logs a deprecation for torchao's enums; the ONNX
-# exporter logs each torchvision operator it skips, and its own progress.
-for _noisy in ("torchao", "torch.utils._pytree", "torch.onnx"):
+# load on a CPU, with its path; torch's pytree logs a deprecation for torchao's enums.
+for _noisy in ("torchao", "torch.utils._pytree"):
     logging.getLogger(_noisy).setLevel(logging.ERROR)
 
 
@@ -41,12 +40,15 @@ def quiet() -> Iterator[None]:
 
     verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
     hub_bars = not huggingface_hub.utils.are_progress_bars_disabled()
-    accelerate = logging.getLogger("accelerate")
-    accelerate_level = accelerate.level
+    # accelerate's notices; the ONNX exporter's note on each torchvision operator it skips (torch
+    # resets that logger's level as it imports its exporter, so it is set here, not at import).
+    loggers = [logging.getLogger(name) for name in ("accelerate", "torch.onnx")]
+    levels = [logger.level for logger in loggers]
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
     huggingface_hub.utils.disable_progress_bars()
-    accelerate.setLevel(logging.ERROR)
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
     try:
         if threading.current_thread() is threading.main_thread():
             with warnings.catch_warnings():
@@ -60,4 +62,5 @@ def quiet() -> Iterator[None]:
             hf_logging.enable_progress_bar()
         if hub_bars:
             huggingface_hub.utils.enable_progress_bars()
-        accelerate.setLevel(accelerate_level)
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
