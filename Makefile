@@ -15,19 +15,23 @@ FORCE ?=
 # Notebooks executed at a time, each in its own kernel.
 JOBS ?= 2
 FORCE_FLAG := $(if $(filter 1 yes true,$(FORCE)),--force)
-# `make test`: the unit tests and the site checks side by side (each printed whole when it ends:
-# the unit tests leave the cores idle a third of the time), then nbval. The unit tests and nbval
-# each run in TEST_JOBS processes (pytest-xdist; a test module or a notebook stays in one of them,
-# the longest notebooks first). Torch runs on one thread in each, as the book build's kernels do
-# (dolly_helpers/book/execute.py), so the notebooks give the outputs they were stored with.
+# `make test`: one pytest run that holds both the unit tests and nbval, beside the site checks
+# (each printed whole when it ends). One run keeps both cores busy to the end: it starts with the
+# notebooks that took longest in the last build and fills the gaps with test modules. It runs in
+# TEST_JOBS processes (pytest-xdist; a test module or a notebook stays in one of them). Torch runs
+# on one thread in each, as the book build's kernels do (dolly_helpers/book/execute.py), so the
+# notebooks give the outputs they were stored with.
 TEST_JOBS ?= 2
 # -rs: every skipped test says why in the summary (no Chromium, no Java, no GPU).
 PYTEST := OMP_NUM_THREADS=1 $(BIN)/python -m pytest -p no:cacheprovider -rs
+UNITS := tests --ignore=tests/test_site_browser.py --ignore=tests/test_site_html.py
+# conftest.py puts the longest notebooks first.
+NBVAL := --nbval notebooks --nbval-sanitize-with tests/nbval_sanitize.cfg
 OUTPUT_SYNC := $(if $(filter output-sync,$(.FEATURES)),--output-sync=target)
 # Where `book site --check` builds (dolly_helpers/book/site.py, CHECK_OUTPUT); the browser test opens it.
 SITE_CHECK_HTML := _build/check/_build/html
 
-.PHONY: book book-from-scratch test test-units test-notebooks test-site bench runs execute site clean-notebooks pile-sources tiny-models install distclean
+.PHONY: book book-from-scratch test test-units-and-notebooks test-units test-notebooks test-site bench runs execute site clean-notebooks pile-sources tiny-models install distclean
 
 book: runs execute site  ## Regenerate the outputs whose inputs changed, on the tiny models, and build the site.
 
@@ -35,15 +39,16 @@ book-from-scratch:  ## Execute every notebook and build the site again, changed 
 	$(MAKE) book FORCE=1
 
 test: $(STAMP)  ## Unit tests, notebook checks (nbval, cleanliness), a site build and a browser pass over it.
-	@$(MAKE) --no-print-directory -j2 $(OUTPUT_SYNC) test-units test-site
-	@$(MAKE) --no-print-directory test-notebooks
+	@$(MAKE) --no-print-directory -j2 $(OUTPUT_SYNC) test-units-and-notebooks test-site
 
-test-units: $(STAMP)  ## The unit tests.
-	$(PYTEST) -n $(TEST_JOBS) --dist loadscope tests --ignore=tests/test_site_browser.py --ignore=tests/test_site_html.py
+test-units-and-notebooks: $(STAMP)  ## The unit tests and nbval in one pytest run.
+	$(PYTEST) -n $(TEST_JOBS) --dist loadscope --no-loadscope-reorder $(NBVAL) $(UNITS) -q
 
-test-notebooks: $(STAMP)  ## nbval: every chapter executed again and compared with its committed outputs.
-	$(PYTEST) -n $(TEST_JOBS) --dist loadscope --no-loadscope-reorder -p dolly_helpers.book.nbval_plugin \
-	  --nbval notebooks --nbval-sanitize-with tests/nbval_sanitize.cfg -q
+test-units: $(STAMP)  ## The unit tests alone.
+	$(PYTEST) -n $(TEST_JOBS) --dist loadscope $(UNITS)
+
+test-notebooks: $(STAMP)  ## nbval alone: every chapter executed again and compared with its committed outputs.
+	$(PYTEST) -n $(TEST_JOBS) --dist loadscope --no-loadscope-reorder $(NBVAL) -q
 
 test-site: $(STAMP)  ## Clean notebooks, a fresh site build that fails on warnings, a browser pass over it.
 	$(BIN)/python -m dolly_helpers.book check-clean

@@ -1,52 +1,49 @@
-"""Keep committed notebooks clean: outputs stay, volatile bookkeeping goes.
+"""Keep committed notebooks clean with nbstripout: outputs and execution counts stay, bookkeeping goes.
 
-Execution counts, papermill's timing metadata, interpreter versions and memory addresses
-change on every run without changing what a reader sees; stripping them keeps diffs honest.
+papermill numbers the code cells 1, 2, 3 ... in the order it runs them, the same on every run, so
+the counts stay; nbval compares the outputs of counted cells. What changes on every run without
+changing what a reader sees goes: papermill's timings, the interpreter's version, random cell ids.
 ``make test`` fails when a committed notebook is not clean.
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import nbformat
+from nbstripout import strip_output
 
-NOTEBOOK_METADATA_KEPT = ("kernelspec", "widgets")
-CELL_METADATA_KEPT = ("tags",)
-_ADDRESS = re.compile(r"0x[0-9a-fA-F]{6,}")
+#: Removed beyond nbstripout's own rules (the list ``nbstripout --extra-keys`` takes).
+VOLATILE_KEYS = (
+    "metadata.papermill",
+    "metadata.language_info.version",
+    "cell.metadata.papermill",
+    "cell.metadata.execution",
+    "cell.metadata.ExecuteTime",
+)
 
 
 def clean_notebook(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Return ``notebook`` without execution counts, volatile metadata or memory addresses."""
-    metadata = notebook.metadata
-    notebook.metadata = nbformat.from_dict(
-        {key: metadata[key] for key in NOTEBOOK_METADATA_KEPT if key in metadata}
-    )
-    # IPython's lexer, so the site highlights the `!` shell lines of the Colab set-up cell.
-    notebook.metadata["language_info"] = {"name": "python", "pygments_lexer": "ipython3"}
+    """Return ``notebook`` without volatile metadata, its outputs and counts kept, its cell ids numbered.
+
+    Consecutive pieces of one stream are joined: how a printout was cut into pieces depends on
+    when the kernel flushed it, not on what it printed.
+    """
     for cell in notebook.cells:
-        cell.metadata = nbformat.from_dict(
-            {key: cell.metadata[key] for key in CELL_METADATA_KEPT if cell.metadata.get(key)}
-        )
-        cell.pop("id", None)
-        if cell.cell_type != "code":
-            continue
-        cell.execution_count = None
-        for output in cell.outputs:
-            _clean_output(output)
-    notebook.nbformat, notebook.nbformat_minor = 4, 4
-    return notebook
+        if cell.cell_type == "code":
+            cell.outputs = _joined_streams(cell.outputs)
+    return strip_output(notebook, keep_output=True, keep_count=True, keep_id=False, extra_keys=list(VOLATILE_KEYS))
 
 
-def _clean_output(output: nbformat.NotebookNode) -> None:
-    if "execution_count" in output:
-        output.execution_count = None
-    if output.get("output_type") == "stream":
-        output.text = _ADDRESS.sub("0x…", output.text)
-    for mime, data in output.get("data", {}).items():
-        if mime.startswith("text/") and isinstance(data, str):
-            output.data[mime] = _ADDRESS.sub("0x…", data)
+def _joined_streams(outputs: list) -> list:
+    joined: list = []
+    for output in outputs:
+        previous = joined[-1] if joined else None
+        if output.output_type == "stream" and previous and previous.output_type == "stream" and previous.name == output.name:
+            previous.text += output.text
+        else:
+            joined.append(output)
+    return joined
 
 
 def cleaned_text(text: str) -> str:
