@@ -26,7 +26,7 @@ import re
 import sys
 import traceback
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .validation import ContextTruncatedWarning
@@ -44,6 +44,19 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise CommandLineError(message)
+
+
+def parse_or_status(parse_args: Callable[[list[str]], argparse.Namespace],
+                    argv: Sequence[str] | None) -> argparse.Namespace | int:
+    """``parse_args(argv)`` (``sys.argv[1:]`` when None), or the exit status instead of the arguments:
+    2 after printing a mistake as one ``error: ...`` line, 0 after ``--help``."""
+    try:
+        return parse_args(list(sys.argv[1:] if argv is None else argv))
+    except CommandLineError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except SystemExit as done:  # --help
+        return done.code if isinstance(done.code, int) else 0
 
 
 @dataclass(frozen=True)
@@ -143,7 +156,7 @@ def _convert(args: argparse.Namespace) -> int:
 
 
 def _ask_arguments(parser: argparse.ArgumentParser) -> None:
-    from .generation import DOLLY_TOP_P
+    from .decoding import DOLLY_TOP_P
     from .models import DEFAULT_MODEL
 
     parser.add_argument("instruction", metavar="INSTRUCTION", help="the question or task, in quotes")
@@ -163,21 +176,18 @@ def _ask_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _ask(args: argparse.Namespace) -> int:
     """Check everything cheap first, then load the model and stream the answer to stdout."""
-    from .generation import DecodingSettings, stream_generate
+    from .decoding import DecodingSettings
+    from .generation import stream_generate
     from .loading import load_model
     from .prompt import build_prompt
 
-    decoding = {"max_new_tokens": args.max_new_tokens, "seed": args.seed}
-    if args.temperature != 0:  # like the playground: 0 is greedy, anything else samples
-        decoding.update(do_sample=True, temperature=args.temperature, top_p=args.top_p)
-    else:
-        decoding.update(top_p=args.top_p)  # still checked, though greedy decoding ignores it
-    DecodingSettings(**decoding)
+    settings = DecodingSettings.from_temperature(args.temperature, max_new_tokens=args.max_new_tokens,
+                                                 top_p=args.top_p, seed=args.seed)  # fmt: skip
     build_prompt(args.instruction, args.context)
     model = load_model(args.model_name, allow_offload=args.allow_offload)
     printer = _AnswerPrinter()
     try:
-        for piece in stream_generate(model, args.instruction, context=args.context, **decoding):
+        for piece in stream_generate(model, args.instruction, context=args.context, settings=settings):
             printer.write(piece)
     finally:
         printer.close()

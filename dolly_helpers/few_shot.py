@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import torch
 
-from .generation import stop_token_ids
+from .decoding import stop_token_ids
 from .loading import LoadedModel
 from .quiet import quiet
 

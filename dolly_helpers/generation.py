@@ -15,27 +15,17 @@ from typing import Literal, overload
 import torch
 
 from . import ctranslate2_backend as fast
+from .decoding import DOLLY_TOP_K, DOLLY_TOP_P, DecodingSettings, settings_from, stop_token_ids
 from .hardware import set_seed
 from .loading import LoadedModel
 from .models import get_spec
 from .prompt import END_KEY, extract_response
 from .request import Request, prepare_request
 from .quiet import quiet
-from .validation import (
-    check_context,
-    check_decoding,
-    check_instruction,
-    check_seed,
-    check_whole_number,
-)
+from .validation import check_context, check_instruction, check_whole_number
 
 #: Why an answer ended: Dolly's end key, the tokenizer's end of text, or the length asked for.
 StopReason = Literal["end_key", "eos", "max_new_tokens"]
-
-#: Dolly's own sampling defaults (databrickslabs/dolly, training/generate.py).
-DOLLY_TOP_P = 0.92
-DOLLY_TOP_K = 0
-
 
 @dataclass(frozen=True)
 class GenerationResult:
@@ -60,44 +50,6 @@ class GenerationResult:
     peak_memory_gb: float | None = None  # GPU only
 
 
-@dataclass(frozen=True)
-class DecodingSettings:
-    """How the next token is chosen: greedy by default, sampled when ``do_sample``.
-
-    Building one checks every value (:func:`~dolly_helpers.validation.check_decoding`), so
-    ``generate``, ``stream_generate``, the playground and the CLI refuse the same mistakes with
-    the same one-line ``TypeError`` or ``ValueError``. ``seed`` is None or 0 to 2**32 - 1.
-    """
-
-    max_new_tokens: int = 64
-    do_sample: bool = False
-    temperature: float = 1.0
-    top_p: float = DOLLY_TOP_P
-    top_k: int = DOLLY_TOP_K
-    seed: int | None = None
-
-    def __post_init__(self) -> None:
-        check_decoding(
-            max_new_tokens=self.max_new_tokens,
-            do_sample=self.do_sample,
-            temperature=self.temperature,
-            top_p=self.top_p,
-            top_k=self.top_k,
-        )
-        check_seed(self.seed)
-
-    def generate_kwargs(self) -> dict:
-        if not self.do_sample:
-            return {"max_new_tokens": self.max_new_tokens, "do_sample": False}
-        return {
-            "max_new_tokens": self.max_new_tokens,
-            "do_sample": True,
-            "temperature": self.temperature,
-            "top_p": self.top_p,
-            "top_k": self.top_k,
-        }
-
-
 @overload
 def generate(model: LoadedModel, instructions: str, **options) -> GenerationResult: ...
 @overload
@@ -116,12 +68,14 @@ def generate(
     top_k: int = DOLLY_TOP_K,
     seed: int | None = None,
     batch_size: int = 8,
+    settings: DecodingSettings | None = None,
 ) -> GenerationResult | list[GenerationResult]:
     """Answer one instruction (returns one result) or a list (returns a list, same order).
 
     Prompts of similar length are batched together, with left padding; each answer stops at
     ``### End``. Greedy decoding (the default) gives the same answers batched as one at a time. ``context`` is one
-    passage for every instruction or one per instruction.
+    passage for every instruction or one per instruction. The decoding options come as keywords
+    or, built once and passed around, as ``settings`` (a :class:`DecodingSettings`).
 
     Everything is checked before the model runs, each mistake one line: an instruction that is
     empty (``ValueError``) or not text (``TypeError``); decoding settings out of range (see
@@ -140,7 +94,8 @@ def generate(
     single = isinstance(instructions, str)
     instruction_list = _instructions_of(instructions)
     contexts = _contexts_for(instruction_list, context)
-    settings = DecodingSettings(max_new_tokens, do_sample, temperature, top_p, top_k, seed)
+    settings = settings_from(settings, max_new_tokens=max_new_tokens, do_sample=do_sample, temperature=temperature,
+                         top_p=top_p, top_k=top_k, seed=seed)  # fmt: skip
     check_whole_number("batch_size", batch_size, minimum=1, example="8")
     labels = ["instruction"] if single else _labels("instruction", len(instruction_list))
     requests = [
@@ -181,6 +136,7 @@ def stream_generate(
     top_p: float = DOLLY_TOP_P,
     top_k: int = DOLLY_TOP_K,
     seed: int | None = None,
+    settings: DecodingSettings | None = None,
 ) -> Iterator[str]:
     """Yield the answer to one instruction in pieces as the model writes it (the playground).
 
@@ -188,10 +144,11 @@ def stream_generate(
     before the first piece. An error inside the model's thread is raised here, not swallowed.
     """
     check_model(model)
-    settings = DecodingSettings(max_new_tokens, do_sample, temperature, top_p, top_k, seed)
+    settings = settings_from(settings, max_new_tokens=max_new_tokens, do_sample=do_sample, temperature=temperature,
+                         top_p=top_p, top_k=top_k, seed=seed)  # fmt: skip
     request = prepare_request(model, instruction, context, settings.max_new_tokens)
-    if seed is not None:
-        _seed(model, seed)
+    if settings.seed is not None:
+        _seed(model, settings.seed)
     if model.backend == "ctranslate2":
         yield from _stream_ctranslate2(model, request.prompt_ids, settings)
         return
@@ -199,7 +156,7 @@ def stream_generate(
 
     inputs = _padded(model, [request.prompt_ids])
     streamer = TextIteratorStreamer(model.tokenizer, skip_prompt=True, skip_special_tokens=True)
-    kwargs = {**inputs, **settings.generate_kwargs(), **_stop_kwargs(model), "streamer": streamer}
+    kwargs = {**inputs, **settings.generate_kwargs(model), "streamer": streamer}
     failures: list[BaseException] = []
 
     def run() -> None:
@@ -292,15 +249,6 @@ def _contexts_for(instructions: list[str], context) -> list[str | None]:
     return contexts
 
 
-def stop_token_ids(model: LoadedModel) -> list[int]:
-    """Stop at ``### End`` (Dolly's eos during generation) or the tokenizer's own eos."""
-    return [i for i in (model.end_token_id, model.tokenizer.eos_token_id) if i is not None]
-
-
-def _stop_kwargs(model: LoadedModel) -> dict:
-    return {"eos_token_id": stop_token_ids(model), "pad_token_id": model.tokenizer.pad_token_id}
-
-
 def _fast_options(settings: DecodingSettings) -> dict:
     return fast.sampling_options(settings.do_sample, settings.temperature, settings.top_p, settings.top_k)
 
@@ -354,7 +302,7 @@ def _torch_batch(
         torch.cuda.reset_peak_memory_stats()
     started = time.perf_counter()
     with quiet(), torch.inference_mode():
-        output = model.model.generate(**inputs, **settings.generate_kwargs(), **_stop_kwargs(model))
+        output = model.model.generate(**inputs, **settings.generate_kwargs(model))
     seconds = time.perf_counter() - started
     peak_gb = torch.cuda.max_memory_allocated() / 1e9 if on_gpu else None
     prompt_length = inputs["input_ids"].shape[1]

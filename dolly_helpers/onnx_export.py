@@ -88,7 +88,7 @@ def greedy_answer(session, model: LoadedModel, prompt_ids: list[int], max_new_to
     """
     import numpy as np
 
-    from .generation import stop_token_ids
+    from .decoding import stop_token_ids
 
     stops = set(stop_token_ids(model))
     keys = values = np.zeros(cache_shape(model, 0), dtype=np.float32)

@@ -21,7 +21,8 @@ from collections.abc import Callable, Sequence
 import ipywidgets as widgets
 import pandas as pd
 
-from .generation import DOLLY_TOP_K, DOLLY_TOP_P, DecodingSettings, stream_generate
+from .decoding import DOLLY_TOP_K, DOLLY_TOP_P, DecodingSettings
+from .generation import stream_generate
 from .loading import LoadedModel, load_model
 from .memory import ModelDoesNotFitError, check_fits, plan_memory
 from .models import DOLLY_MODELS, TINY_BASE_MODELS, TINY_MODELS, ModelSpec, get_spec
@@ -159,13 +160,13 @@ class Playground:
         self.status.value = f"<div style='{_ERROR_STYLE}'>⚠ {html.escape(first_line(error))}</div>"
 
     @property
-    def decoding(self) -> dict:
-        """The keyword arguments of :func:`stream_generate` the decoding controls stand for."""
+    def decoding(self) -> DecodingSettings:
+        """The settings the decoding controls stand for, checked as :func:`stream_generate` checks them."""
         options = {"max_new_tokens": self.max_new_tokens.value, "seed": self.seed.value}
         if self.sampling.value:
             options.update(do_sample=True, temperature=self.temperature.value, top_p=self.top_p.value,
                            top_k=self.top_k.value)  # fmt: skip
-        return options
+        return DecodingSettings(**options)
 
     # --- the steps of one generation -----------------------------------------------------
 
@@ -175,7 +176,7 @@ class Playground:
         build_prompt(instruction, passage)  # raises the one-line error for an empty instruction
         if passage is None and "with the passage" in columns:
             raise ValueError("the passage is empty: paste one into the Passage box, or set Passage used to off")
-        DecodingSettings(**self.decoding)  # the same checks as generate, before any loading
+        settings = self.decoding  # the same checks as generate, before any loading
         names = list(self.model_choice.value)
         if not names:
             raise ValueError("no model chosen: pick one or more in the Models list")
@@ -187,14 +188,14 @@ class Playground:
                 context = passage if column == "with the passage" else None
                 self.status.value = html.escape(f"{model.name}, {column}: writing…")
                 started, text = time.perf_counter(), ""
-                for piece in stream_generate(model, instruction, context=context, **self.decoding):
+                for piece in stream_generate(model, instruction, context=context, settings=settings):
                     text += piece
                     answers.loc[model.name, column] = text.strip()
                     self._show_table(answers, notes)
                 answers.loc[model.name, column] = text.strip()
                 notes.loc[model.name, column] = _note(model, text, time.perf_counter() - started)
                 self._show_table(answers, notes)
-        self.status.value = html.escape(_settings_line(self.decoding))
+        self.status.value = html.escape(_settings_line(settings))
         self.answers = answers
         return answers
 
@@ -266,13 +267,13 @@ def _note(model: LoadedModel, text: str, seconds: float) -> str:
     return f"{tokens} tokens, {seconds:.2f} s"
 
 
-def _settings_line(decoding: dict) -> str:
+def _settings_line(settings: DecodingSettings) -> str:
     """'greedy, up to 64 new tokens' or 'sampled: temperature 0.70, top_p 0.92, top_k 0, seed 0, ...'."""
-    limit = f"up to {decoding['max_new_tokens']} new tokens"
-    if not decoding.get("do_sample"):
+    limit = f"up to {settings.max_new_tokens} new tokens"
+    if not settings.do_sample:
         return f"greedy, {limit}"
-    return (f"sampled: temperature {decoding['temperature']:.2f}, top_p {decoding['top_p']:.2f}, "
-            f"top_k {decoding['top_k']}, seed {decoding['seed']}, {limit}")  # fmt: skip
+    return (f"sampled: temperature {settings.temperature:.2f}, top_p {settings.top_p:.2f}, "
+            f"top_k {settings.top_k}, seed {settings.seed}, {limit}")  # fmt: skip
 
 
 def on_colab() -> bool:

@@ -34,7 +34,7 @@ from dolly_helpers import (
     stream_generate,
 )
 from dolly_helpers.cli import main
-from dolly_helpers.generation import DecodingSettings
+from dolly_helpers.decoding import DecodingSettings
 from dolly_helpers.hardware import Hardware
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

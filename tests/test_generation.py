@@ -80,3 +80,32 @@ def test_stream_pieces_add_up_to_the_greedy_answer(model):
 def test_empty_instruction_fails_before_generating(model):
     with pytest.raises(ValueError, match="instruction is empty"):
         generate(model, "  ")
+
+
+def test_settings_built_once_decode_as_the_keywords_do(model):
+    from dolly_helpers.decoding import DecodingSettings
+
+    sampled = DecodingSettings(do_sample=True, temperature=0.8, seed=3, max_new_tokens=24)
+    by_keywords = generate(model, SEED_QUESTIONS[:2], do_sample=True, temperature=0.8, seed=3, max_new_tokens=24)
+    assert [r.response for r in generate(model, SEED_QUESTIONS[:2], settings=sampled)] == [r.response for r in by_keywords]
+    streamed = "".join(stream_generate(model, SEED_QUESTIONS[0], settings=sampled)).strip()
+    assert streamed == by_keywords[0].response
+
+
+def test_the_temperature_rule_lives_in_the_settings():
+    from dolly_helpers.decoding import DecodingSettings
+
+    assert DecodingSettings.from_temperature(0, top_p=0.5) == DecodingSettings(top_p=0.5)
+    assert DecodingSettings.from_temperature(0.7) == DecodingSettings(do_sample=True, temperature=0.7)
+    with pytest.raises(ValueError, match="temperature"):
+        DecodingSettings.from_temperature(-1.0)
+
+
+def test_settings_and_decoding_keywords_together_are_one_line_errors(model):
+    from dolly_helpers.decoding import DecodingSettings
+
+    with pytest.raises(ValueError, match="^pass the decoding options either as settings=") as caught:
+        generate(model, SEED_QUESTIONS[0], settings=DecodingSettings(), max_new_tokens=8)
+    assert "\n" not in str(caught.value)
+    with pytest.raises(TypeError, match="^settings must be a DecodingSettings, got dict$"):
+        next(stream_generate(model, SEED_QUESTIONS[0], settings={"max_new_tokens": 8}))

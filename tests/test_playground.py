@@ -5,6 +5,7 @@ import pytest
 pytest.importorskip("ipywidgets")
 
 from dolly_helpers import DOLLY_MODELS, TINY_BASE_MODELS, TINY_MODELS, generate, load_model  # noqa: E402
+from dolly_helpers.decoding import DecodingSettings  # noqa: E402
 from dolly_helpers.playground import Playground  # noqa: E402
 
 JAPAN = "What is the highest mountain in Japan?"
@@ -63,9 +64,9 @@ def test_sampling_settings_reach_the_decoder_and_repeat_with_the_seed(playground
     playground.sampling.value = True
     playground.temperature.value = 0.7
     assert not playground.top_p.disabled
-    assert playground.decoding == {
-        "max_new_tokens": 64, "seed": 0, "do_sample": True, "temperature": 0.7, "top_p": 0.92, "top_k": 0,
-    }
+    assert playground.decoding == DecodingSettings(
+        max_new_tokens=64, seed=0, do_sample=True, temperature=0.7, top_p=0.92, top_k=0,
+    )
     playground.model_choice.value, playground.passage.value = ("tiny-dolly-small",), "off"
     playground.instruction.value = JAPAN
     first = playground.generate()

@@ -236,7 +236,7 @@ def test_the_playground_answers_the_book_questions_as_python_does(playground, br
 
 def test_the_playground_gives_pythons_one_line_messages(playground, browser, default_model):
     from dolly_helpers import generate
-    from dolly_helpers.generation import DecodingSettings
+    from dolly_helpers.decoding import DecodingSettings
     from dolly_helpers.request import prepare_request
     from dolly_helpers.questions import VELTORIA
     from dolly_helpers.validation import check_instruction
