@@ -14,7 +14,8 @@ from collections.abc import Sequence
 
 from .models import ModelSpec
 from .quiet import quiet
-from .tiny.dataset import RELATIONS, Record, relation_record
+from .tiny.dataset import Record, relation_record
+from .tiny.relations import RELATIONS
 from .tiny.passages import invented_word
 
 #: The linear layers of a GPT-NeoX layer, as peft names them: the fused query-key-value

@@ -4,20 +4,8 @@ Chapter 4 (Running Dolly) plans each Dolly size against a T4 and an A100 before 
 chapter 9 (Playground) checks a choice before switching models. Every figure is in
 GB = 1e9 bytes (a GPU sold as "16 GB" has 16e9 bytes; PyTorch prints GiB = 2**30 bytes).
 
-The estimate, for ``n`` parameters, ``L`` layers of width ``h``, a sequence of ``s`` tokens and a
-batch of ``b``:
-
-- weights = n x bytes per parameter; in 8-bit the linear layers take 1 byte per weight and the
-  rest (embeddings, output layer, biases, norms) stays in the 16-bit dtype, 2 bytes;
-- KV cache = 2 (keys and values) x L x h x s x b x bytes;
-- overhead = a fixed GPU runtime reserve (CUDA context, cuBLAS workspace, driver) plus 5 % of
-  weights and KV cache for activations and allocator slack;
-- host RAM for the load = 1.1 x (the checkpoint file, read whole: Dolly ships one unsharded
-  ``pytorch_model.bin``; plus the weights when the model lives on the CPU) + a fixed baseline
-  for the OS, Python, torch and the CUDA libraries. Dolly issue 64: 12b failed with 28 GB of
-  RAM and loaded with 64 GB. Newer transformers memory-map the file and may need less.
-
-With these, dolly-v2-7b in float16 fits a 16 GB T4 for sequences up to about 1,500 tokens
+The estimate itself, term by term, is in :mod:`dolly_helpers.memory_estimate`. With it,
+dolly-v2-7b in float16 fits a 16 GB T4 for sequences up to about 1,500 tokens
 (15.4 GB at 512) and not at the full 2,048; dolly-v2-12b needs about 26 GB in 16 bits and about
 14 GB in 8-bit.
 """
@@ -34,20 +22,11 @@ import torch
 
 from .gpus import GpuInfo, get_gpu, list_gpus
 from .hardware import DeviceKind, Hardware, detect_hardware, dtype_name, resolve_dtype
+from .memory_estimate import HOST_LOAD_FACTOR, Estimate, estimate_memory, host_ram_gb
 from .models import DEFAULT_MODEL, DOLLY_MODELS, ModelSpec, get_spec
 
 #: How the weights are stored: a torch dtype, or 8 or 4 bits with bitsandbytes.
 WeightFormat = Literal["bfloat16", "float16", "float32", "int8", "int4"]
-#: GPU memory the runtime takes before any weight arrives: the CUDA context, cuBLAS and the
-#: driver's own reserve (a "16 GB" T4 shows PyTorch about 15.8 GB).
-GPU_RUNTIME_RESERVE_GB = 0.75
-#: Share of weights and KV cache added for activations and allocator fragmentation.
-ACTIVATION_FRACTION = 0.05
-#: Host RAM the OS, Python, torch and the CUDA libraries hold during a load.
-HOST_BASELINE_GB = 4.0
-#: Headroom on the host side for unpickling and per-tensor dtype conversion.
-HOST_LOAD_FACTOR = 1.1
-
 _OFFLOAD_NOTE = (
     'device_map="auto" with CPU offload loads it anyway, but generation slows to minutes '
     "per answer (Dolly issues 44 and 107)"
@@ -127,56 +106,6 @@ def _gb(value: float) -> str:
     return f"{value:,.2f} GB" if value >= 0.1 else f"{value * 1000:,.1f} MB"
 
 
-@dataclass(frozen=True)
-class _Estimate:
-    weights_gb: float
-    kv_cache_gb: float
-    overhead_gb: float
-
-    @property
-    def total_gb(self) -> float:
-        return self.weights_gb + self.kv_cache_gb + self.overhead_gb
-
-
-#: Bytes per linear-layer weight when quantized: 8-bit is one byte; 4-bit (bitsandbytes' NF4) is
-#: half a byte plus one 4-byte scale per block of 64 weights.
-QUANTIZED_BYTES = {8: 1.0, 4: 0.5 + 4 / 64}
-
-
-def _linear_weights(spec: ModelSpec) -> int:
-    """Weights of the linear layers inside the blocks: what 8-bit and 4-bit quantize."""
-    h, i = spec.hidden_size, spec.intermediate_size
-    return spec.num_layers * (4 * h * h + 2 * h * i)
-
-
-def _estimate(
-    spec: ModelSpec,
-    nbytes: int,
-    bits: int | None,
-    sequence_length: int,
-    batch_size: int,
-    on_gpu: bool,
-) -> _Estimate:
-    """Weights, KV cache and overhead of one configuration (see the module docstring); ``bits`` is
-    8 or 4 for quantized linear layers, None for none."""
-    if bits:
-        linear = _linear_weights(spec)
-        weights = linear * QUANTIZED_BYTES[bits] + (spec.n_params - linear) * nbytes
-    else:
-        weights = spec.n_params * nbytes
-    kv_cache = 2 * spec.num_layers * spec.hidden_size * sequence_length * batch_size * nbytes
-    weights_gb, kv_gb = weights / 1e9, kv_cache / 1e9
-    reserve = GPU_RUNTIME_RESERVE_GB if on_gpu else 0.0
-    return _Estimate(weights_gb, kv_gb, reserve + ACTIVATION_FRACTION * (weights_gb + kv_gb))
-
-
-def _host_ram_gb(spec: ModelSpec, weights_gb: float, on_gpu: bool) -> float:
-    """Peak host RAM while loading; a checkpoint of unknown size counts as float32."""
-    checkpoint_gb = spec.checkpoint_gb or spec.n_params * 4 / 1e9
-    resident_gb = 0.0 if on_gpu else weights_gb
-    return HOST_LOAD_FACTOR * (checkpoint_gb + resident_gb) + HOST_BASELINE_GB
-
-
 def plan_memory(
     name: str,
     *,
@@ -209,8 +138,8 @@ def plan_memory(
     torch_dtype = resolve_dtype(spec, target, dtype)
     nbytes = torch.empty((), dtype=torch_dtype).element_size()
     on_gpu = target.device != "cpu"
-    estimate = _estimate(spec, nbytes, bits, sequence_length, batch_size, on_gpu)
-    host_ram = _host_ram_gb(spec, estimate.weights_gb, on_gpu)
+    estimate = estimate_memory(spec, nbytes, bits, sequence_length, batch_size, on_gpu)
+    host_ram = host_ram_gb(spec, estimate.weights_gb, on_gpu)
 
     if isinstance(target, GpuInfo):
         device, memory_gb, ram_here = target.name, float(target.memory_gb), None
@@ -260,7 +189,7 @@ class _Settings:
         sequence_length: int | None = None,
     ) -> float:
         """Total GB of this plan with one setting changed."""
-        return _estimate(
+        return estimate_memory(
             spec or self.spec,
             self.nbytes,
             self.bits if bits is None else bits,
@@ -278,7 +207,7 @@ class _Settings:
 
 def _advice(
     plan: _Settings,
-    estimate: _Estimate,
+    estimate: Estimate,
     format_name: str,
     where: str,
     host_ram: float,

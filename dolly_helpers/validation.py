@@ -26,6 +26,16 @@ def first_line(error: BaseException | str) -> str:
     return lines[0] if lines else type(error).__name__
 
 
+def error_line(error: BaseException, *, last: bool = False) -> str:
+    """``TypeName: message`` on one line of at most 300 characters, for reports that keep going.
+
+    The message's first line, or its last with ``last=True`` (papermill ends with the cell's error).
+    """
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    line = (lines[-1] if last else lines[0]) if lines else ""
+    return f"{type(error).__name__}: {line}".rstrip(": ")[:300]
+
+
 def _shown(value: object) -> str:
     """``int 42``, ``str 'hot'``: a value and its type, short enough for a one-line message."""
     text = repr(value)

@@ -167,8 +167,8 @@ def test_a_new_file_a_notebook_names_makes_it_run_again(book, tmp_path):
     assert changes(before, notebook_inputs(chapter)) == ["runs/tiny-dolly-small/summary.json appeared"]
 
 
-def test_notebooks_run_two_at_a_time_and_a_failure_stays_apart(tmp_path, monkeypatch):
-    """The real thing: papermill in two worker processes, one notebook failing."""
+def test_notebooks_run_two_at_a_time_and_a_failure_stays_apart(tmp_path, monkeypatch, capfd):
+    """The real thing: papermill in two worker processes, one notebook failing, the kernels quiet."""
     monkeypatch.setattr(paths, "RUNS", tmp_path / "runs")
     good = _notebook(tmp_path / "good.ipynb", "print(6 * 7)")
     bad = _notebook(tmp_path / "bad.ipynb", "1 / 0")
@@ -180,6 +180,7 @@ def test_notebooks_run_two_at_a_time_and_a_failure_stays_apart(tmp_path, monkeyp
     assert executed.cells[0].outputs[0].text == "42\n"
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["good.ipynb"]
     assert set(Stamps().recorded) == {str(tmp_path / "out" / "good.ipynb")}
+    assert "IPKernelApp" not in capfd.readouterr().err  # the kernels' own log stays out of the build's output
 
 
 @pytest.fixture

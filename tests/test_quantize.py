@@ -5,7 +5,7 @@ import pytest
 pytest.importorskip("torchao")
 
 from dolly_helpers import generate, plan_memory  # noqa: E402
-from dolly_helpers.memory import QUANTIZED_BYTES  # noqa: E402
+from dolly_helpers.memory_estimate import QUANTIZED_BYTES  # noqa: E402
 from dolly_helpers.quantize import quantize, weight_megabytes  # noqa: E402
 
 QUESTIONS = ["What is the highest mountain in Japan?", "What is the capital of France?"]

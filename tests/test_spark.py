@@ -13,18 +13,13 @@ import pandas as pd
 import pytest
 
 from dolly_helpers import ContextTruncatedWarning, generate
-from dolly_helpers.generation import DecodingSettings
+from dolly_helpers.decoding import DecodingSettings
 from dolly_helpers import spark as dolly_spark
+from dolly_helpers import spark_rows
+from dolly_helpers.java import JavaNotFoundError, find_java, parse_java_version
 from dolly_helpers.questions import COMPARISON_QUESTIONS, VELTORIA
-from dolly_helpers.spark import (
-    JavaNotFoundError,
-    RESULT_COLUMNS,
-    answer_frame,
-    find_java,
-    largest_batch_size,
-    parse_java_version,
-    row_problem,
-)
+from dolly_helpers.spark import largest_batch_size
+from dolly_helpers.spark_rows import RESULT_COLUMNS, answer_frame, row_problem
 
 RESULT_NAMES = [name for name, _ in RESULT_COLUMNS]
 
@@ -194,10 +189,10 @@ def test_a_partition_of_bad_rows_loads_no_model():
 
 
 def test_cached_model_loads_once_per_process():
-    first = dolly_spark.cached_model("tiny-dolly-small")
-    assert dolly_spark.cached_model("tiny-dolly-small") is first
-    assert dolly_spark.cached_model("tiny-dolly-medium") is not first  # replaces, never piles up
-    assert len(dolly_spark._MODEL_CACHE) == 1
+    first = spark_rows.cached_model("tiny-dolly-small")
+    assert spark_rows.cached_model("tiny-dolly-small") is first
+    assert spark_rows.cached_model("tiny-dolly-medium") is not first  # replaces, never piles up
+    assert len(spark_rows._MODEL_CACHE) == 1
 
 
 def test_largest_batch_size_follows_gpu_memory():

@@ -5,29 +5,24 @@ format, not on values: each size is built with the exact dolly-v2-3b/7b/12b conf
 random bfloat16 weights on the GPU, saved as safetensors (in ``TMPDIR``), dropped from the page
 cache and loaded back, timed. Eight Dolly prompts, greedy, each answer :data:`NEW_TOKENS` long,
 then climb :mod:`.cpu`'s :data:`RUNGS`: Dolly's pipeline (:mod:`.baseline`, the baseline of every
-speedup) and the stock ``pipeline("text-generation")``, one prompt per call; ``model.generate``
-one per call (beside the roofline, :func:`dolly_helpers.gpus.decode_roofline_tokens_per_s`) and
-all eight at once; and that with a static cache and a ``CompileConfig`` (CUDA graphs).
+speedup) and the stock ``pipeline("text-generation")``, one prompt per call; ``model.generate`` one
+per call (beside the roofline, :func:`dolly_helpers.gpus.decode_roofline_tokens_per_s`) and all
+eight at once; and that with a static cache and a ``CompileConfig`` (CUDA graphs).
 ``torch.utils.benchmark.Timer.blocked_autorange`` times each (median; its first call warms up).
 Rungs 2-3 must answer as rung 1 exactly; rungs 4-5 run other kernels, which round bfloat16
 differently, so on the GPU they count the answers that agree, and must agree only in float32
-(``--cpu-smoke``: 2-layer shapes on the CPU). Exit status 1 when a claim, a rung or a size fails.
+(``--cpu-smoke``: 2-layer shapes on the CPU).
 
-The JSON (``runs/gpu-benchmark.json``) is rewritten after every step; a rerun keeps the sizes
-measured with the same settings (``--force`` measures them again). Keys: ``title``, ``versions``,
-``settings``, ``elapsed_seconds``, ``shapes``: per size ``name``, ``status`` (running, measured,
-failed, skipped), ``reason``, ``n_params``, ``weights_gb``, ``load`` (``seconds``, ``bytes``,
-``read_gb_per_s``), ``roofline_tokens_per_s``, ``seconds``, ``best_batch1`` (the fastest one-prompt
-rung: ``variant``, ``decode_tokens_per_s``, ``fraction_of_roofline``, ``speedup_vs_pipeline``) and
-``rungs`` (:class:`Rung`).
+The JSON (``runs/gpu-benchmark.json``, read by chapter 5) is rewritten after every step; a rerun
+keeps the sizes measured with the same settings (``--force`` measures them again). Per size: the
+status, the load, the roofline, ``best_batch1`` (the fastest one-prompt rung), every :class:`Rung`.
 
-Time on one H200 (weights 5.6, 13.7, 23.7 GB): eager decoding at batch 1 is bound by Python, 20 to
-30 ms a token, so rungs 1-3 take 3 rungs x 2 calls x 8 prompts x 32 tokens x 25 ms = 38 s (12b's 36
-layers: 43 s); rungs 4-5 5 s, plus 60 s of compiling (12b: 70 s); building 5 s; saving and loading
-at 1 GB/s each way 11, 27 and 47 s. So 3b 120 s, 7b 135 s, 12b 170 s (:data:`SIZE_SECONDS`), with
-20 s of start-up 445 s: one call, within the default budget of 540 s. A size is skipped when the
-time elapsed plus its estimate would pass ``--budget-seconds``; the compile rung when less than
-:data:`COMPILE_MARGIN_SECONDS` are left.
+Time on one H200 (weights 5.6, 13.7, 23.7 GB): eager decoding at batch 1 is bound by Python, at
+20 to 30 ms a token, so rungs 1-3 take 3 x 2 calls x 8 prompts x 32 tokens x 25 ms = 38 s (12b:
+43 s); rungs 4-5 take 5 s and 60 s of compiling (12b: 70 s); building, 5 s; saving and loading at
+1 GB/s, 11, 27 and 47 s. So 3b takes 120 s, 7b 135 s, 12b 170 s (:data:`SIZE_SECONDS`): 445 s in
+one call with the start-up, within the default budget of 540 s. A size that would pass the budget
+is skipped, and so is the compile rung when fewer than :data:`COMPILE_MARGIN_SECONDS` are left.
 """
 
 from __future__ import annotations
@@ -47,11 +42,12 @@ from pathlib import Path
 import torch
 from torch.utils.benchmark import Timer
 
-from ..cli import CommandLineError, Parser
+from ..cli import CommandLineError, Parser, parse_or_status
 from ..gpus import decode_roofline_tokens_per_s, get_gpu
 from ..models import DOLLY_MODELS, TINY_MODELS_DIR, ModelSpec, get_spec
 from ..prompt import END_KEY, RESPONSE_KEY, build_prompt
 from ..quiet import quiet
+from ..validation import error_line
 from .baseline import DollyPipeline
 
 DEFAULT_JSON = Path("runs/gpu-benchmark.json")
@@ -139,10 +135,6 @@ def build_rung(name: str, w: Workload, smoke: bool) -> Callable[[], Answers]:
                     w.model.generate(rows, attention_mask=torch.ones_like(rows), **w.options, **extra).tolist()]
 
 
-def one_line(error: BaseException) -> str:
-    return f"{type(error).__name__}: {error}".strip().splitlines()[0][:300]
-
-
 def measure_rung(rung: Rung, build: Callable[[], Callable[[], Answers]], new_tokens: int, min_run_time: float,
                  threads: int) -> Answers | None:
     """Build and time a rung with ``Timer.blocked_autorange``: its answers, or None with its error kept."""
@@ -155,7 +147,7 @@ def measure_rung(rung: Rung, build: Callable[[], Callable[[], Answers]], new_tok
                           num_threads=threads)
             measured = timer.blocked_autorange(min_run_time=min_run_time)
     except Exception as error:
-        rung.error = one_line(error)
+        rung.error = error_line(error)
         return None
     rung.seconds, rung.wall_seconds = measured.median, time.perf_counter() - started
     rung.tokens_per_s = sum(count for _, count in answers) / measured.median
@@ -240,7 +232,7 @@ class Benchmark:
             self.climb(shape, Workload(model, self.tokenizer, self.args.new_tokens))
             shape["status"] = "measured"
         except Exception as error:  # keep going past a failed size
-            shape["status"], shape["reason"] = "failed", one_line(error)
+            shape["status"], shape["reason"] = "failed", error_line(error)
         model = None  # then give back what the model and its compiled graphs held
         torch.compiler.reset()
         gc.collect()
@@ -344,11 +336,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m dolly_helpers.bench gpu``: 0 if every claim held, 1 if not, 2 on bad input, 3 without a GPU."""
-    try:
-        args = parse_args(sys.argv[1:] if argv is None else argv)
-    except CommandLineError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    args = parse_or_status(parse_args, argv)
+    if isinstance(args, int):
+        return args
     if not args.cpu_smoke and not torch.cuda.is_available():
         print(NO_GPU, file=sys.stderr)
         return 3

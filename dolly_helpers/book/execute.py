@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..validation import error_line
 from . import paths
 from .clean import clean_file
 from .fingerprint import Stamps, changes, code_mentions, notebook_inputs
@@ -32,6 +33,10 @@ CELL_TIMEOUT = 1800
 WORKERS = 2
 #: Set in every kernel's environment unless already set (see the module's docstring).
 KERNEL_ENVIRONMENT = {"HF_HUB_DISABLE_PROGRESS_BARS": "1", "OMP_NUM_THREADS": "1"}
+#: The kernels' own log stays out of the build's output: ipykernel warns on every start that
+#: its local TCP ports are not encrypted, and jupyter_client interrupts every kernel it shuts
+#: down, which ipykernel may log as an error. A failing cell is still reported, by papermill.
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=CRITICAL"]
 
 
 class NotebookFailed(RuntimeError):
@@ -71,6 +76,7 @@ def execute_notebook(source: Path, output: Path, parameters: dict | None = None)
             progress_bar=False,
             log_output=False,
             execution_timeout=CELL_TIMEOUT,
+            extra_arguments=KERNEL_ARGUMENTS,
         )
         hide_replaced_parameters(partial)
         rebase_notebook_links(partial, source.parent)
@@ -183,7 +189,7 @@ def run_jobs(
             index, seconds, error = pool.next_done()
             job, inputs, reasons = running.pop(index)
             if error is not None:  # papermill's execution error, a missing kernel, ...
-                finish(index, Outcome(job, "failed", tuple(reasons), error=_one_line(error)))
+                finish(index, Outcome(job, "failed", tuple(reasons), error=error_line(error, last=True)))
             else:
                 stamps.record(job.output, inputs)
                 finish(index, Outcome(job, "ran", tuple(reasons), seconds=seconds))
@@ -297,9 +303,3 @@ def _worker_started() -> None:
     notebook under way, so that its kernel is shut down and its partial output removed."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
-
-
-def _one_line(error: BaseException) -> str:
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    last = lines[-1] if lines else type(error).__name__
-    return f"{type(error).__name__}: {last}"[:300]

@@ -15,7 +15,8 @@ from collections.abc import Sequence
 
 from ..benchmarks import MultipleChoice, multiple_choice_accuracy
 from ..loading import LoadedModel
-from .dataset import HELDOUT_PASSAGES, country_rows
+from .dataset import HELDOUT_PASSAGES
+from .relations import country_rows
 from .passages import passage_pool
 
 
