@@ -48,11 +48,6 @@ def test_the_cache_stays_out_of_git():
         assert subprocess.run(["git", "check-ignore", "-q", str(shipped)], cwd=paths.ROOT).returncode == 0
 
 
-def test_the_widget_setup_points_at_the_shipped_bundle():
-    assert f'"{assets.HTML_MANAGER.folder}/dist"' in assets.WIDGETS_SETUP
-    assert assets.WIDGETS_JS.startswith(f"{assets.HTML_MANAGER.folder}/dist/")
-
-
 # --- fetching and caching, with a stand-in npm ------------------------------------------------
 
 def _tarball(path, files: dict[str, bytes]) -> None:
