@@ -30,6 +30,14 @@ def evaluate_family(names: Sequence[str] = family_names()) -> list[Evaluation]:
     return [evaluate_model(load_model(name), heldout, questions) for name in names]
 
 
+def recorded_evaluation(name: str) -> Evaluation | None:
+    """The scores ``tiny evaluate --write`` recorded for a shipped tiny model; None for any other model."""
+    if get_spec(name).family != "tiny":
+        return None
+    recorded = read_training_record(name).get("evaluation")
+    return Evaluation(**recorded) if recorded else None
+
+
 def score_table(evaluations: Sequence[Evaluation]) -> str:
     """A plain-text table: one row per model, generated scores then multiple-choice accuracy."""
     columns = [*SCORES, *TASKS]
