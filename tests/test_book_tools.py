@@ -113,7 +113,6 @@ def fake_runs(tmp_path, monkeypatch):
         (output.parent / "summary.json").write_text(json.dumps(summary))
 
     monkeypatch.setattr(paths, "RUNS", tmp_path)
-    monkeypatch.setattr(runs, "WORKERS", 1)  # in this process: a stand-in for papermill cannot be sent to a worker
     monkeypatch.setattr(runs, "execute_notebook", fake_execute)
     return executed
 
