@@ -27,6 +27,7 @@ from .validation import check_context, check_instruction, check_whole_number
 #: Why an answer ended: Dolly's end key, the tokenizer's end of text, or the length asked for.
 StopReason = Literal["end_key", "eos", "max_new_tokens"]
 
+
 @dataclass(frozen=True)
 class GenerationResult:
     """One answer and what it cost.

@@ -198,4 +198,3 @@ def format_report(report: dict[str, str]) -> str:
     """Lay a report out as two aligned columns of plain text."""
     width = max((len(key) for key in report), default=0)
     return "\n".join(f"{key:<{width}}  {value}" for key, value in report.items())
-

@@ -35,6 +35,7 @@ PYSPARK_HINT = "pip install pyspark pyarrow (the lakehouse group of requirements
 #: The decoding settings of ``generate`` that ``add_responses`` passes through.
 DECODING_OPTIONS = frozenset({"do_sample", "temperature", "top_p", "top_k", "seed"})
 
+
 def local_spark(
     cores: int = 2,
     *,

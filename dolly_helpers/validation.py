@@ -32,8 +32,9 @@ def error_line(error: BaseException, *, last: bool = False) -> str:
     The message's first line, or its last with ``last=True`` (papermill ends with the cell's error).
     """
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    line = (lines[-1] if last else lines[0]) if lines else ""
-    return f"{type(error).__name__}: {line}".rstrip(": ")[:300]
+    if not lines:
+        return type(error).__name__
+    return f"{type(error).__name__}: {lines[-1] if last else lines[0]}"[:300]
 
 
 def _shown(value: object) -> str:

@@ -674,3 +674,12 @@ def test_a_gpu_number_past_the_last_and_a_missing_mps_are_one_line(monkeypatch):
     with pytest.raises(ValueError, match=r"^device='mps' asks for Apple's GPU \(MPS\), which this machine lacks"):
         resolve_device("mps", CPU_16GB)
     assert resolve_device("auto", CPU_16GB) == "cpu"
+
+
+def test_an_error_in_a_report_is_one_line_with_its_type():
+    from dolly_helpers.validation import error_line
+
+    assert error_line(ValueError("top_p is 2:\nuse 0 to 1")) == "ValueError: top_p is 2:"
+    assert error_line(RuntimeError("cell 3 failed\n\nZeroDivisionError: division by zero"), last=True) == (
+        "RuntimeError: ZeroDivisionError: division by zero")
+    assert error_line(KeyError()) == "KeyError" and len(error_line(OSError("x" * 500))) == 300
