@@ -167,6 +167,36 @@ def test_a_new_file_a_notebook_names_makes_it_run_again(book, tmp_path):
     assert changes(before, notebook_inputs(chapter)) == ["runs/tiny-dolly-small/summary.json appeared"]
 
 
+def test_a_kernel_that_dies_on_start_is_started_again(tmp_path, monkeypatch):
+    """Two kernels starting at once can be handed the same port; the one that loses starts again."""
+    import papermill
+
+    starts = []
+
+    def flaky(source, partial, **options):
+        starts.append(source)
+        if len(starts) < execute.KERNEL_STARTS:
+            raise RuntimeError(execute.KERNEL_START_FAILURE)
+        nbformat.write(nbformat.read(source, as_version=4), partial)
+
+    monkeypatch.setattr(papermill, "execute_notebook", flaky)
+    source = _notebook(tmp_path / "good.ipynb", "print(6 * 7)")
+    execute.execute_notebook(source, tmp_path / "out.ipynb")
+    assert len(starts) == execute.KERNEL_STARTS and (tmp_path / "out.ipynb").is_file()
+
+
+def test_a_kernel_that_never_starts_fails_the_notebook(tmp_path, monkeypatch):
+    import papermill
+
+    def dead(source, partial, **options):
+        raise RuntimeError(execute.KERNEL_START_FAILURE)
+
+    monkeypatch.setattr(papermill, "execute_notebook", dead)
+    with pytest.raises(RuntimeError, match="Kernel died"):
+        execute.execute_notebook(_notebook(tmp_path / "good.ipynb", "print(1)"), tmp_path / "out.ipynb")
+    assert not (tmp_path / "out.ipynb").exists()
+
+
 def test_notebooks_run_two_at_a_time_and_a_failure_stays_apart(tmp_path, monkeypatch, capfd):
     """The real thing: papermill in two worker processes, one notebook failing, the kernels quiet."""
     monkeypatch.setattr(paths, "RUNS", tmp_path / "runs")

@@ -37,6 +37,10 @@ KERNEL_ENVIRONMENT = {"HF_HUB_DISABLE_PROGRESS_BARS": "1", "OMP_NUM_THREADS": "1
 #: its local TCP ports are not encrypted, and jupyter_client interrupts every kernel it shuts
 #: down, which ipykernel may log as an error. A failing cell is still reported, by papermill.
 KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=CRITICAL"]
+#: A kernel can die before its first reply when another process took one of the ports it was
+#: handed (two kernels start at once here): such a start is tried again, this many times in all.
+KERNEL_STARTS = 3
+KERNEL_START_FAILURE = "Kernel died before replying to kernel_info"
 
 
 class NotebookFailed(RuntimeError):
@@ -67,17 +71,23 @@ def execute_notebook(source: Path, output: Path, parameters: dict | None = None)
     for name, value in KERNEL_ENVIRONMENT.items():
         os.environ.setdefault(name, value)
     try:
-        papermill.execute_notebook(
-            str(source),
-            str(partial),
-            parameters=parameters or {},
-            cwd=str(source.parent),
-            kernel_name="python3",
-            progress_bar=False,
-            log_output=False,
-            execution_timeout=CELL_TIMEOUT,
-            extra_arguments=KERNEL_ARGUMENTS,
-        )
+        for attempt in range(1, KERNEL_STARTS + 1):
+            try:
+                papermill.execute_notebook(
+                    str(source),
+                    str(partial),
+                    parameters=parameters or {},
+                    cwd=str(source.parent),
+                    kernel_name="python3",
+                    progress_bar=False,
+                    log_output=False,
+                    execution_timeout=CELL_TIMEOUT,
+                    extra_arguments=KERNEL_ARGUMENTS,
+                )
+                break
+            except RuntimeError as error:  # no cell ran: the kernel never started
+                if KERNEL_START_FAILURE not in str(error) or attempt == KERNEL_STARTS:
+                    raise
         hide_replaced_parameters(partial)
         rebase_notebook_links(partial, source.parent)
         clean_file(partial)
