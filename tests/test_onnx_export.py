@@ -17,12 +17,12 @@ ort = pytest.importorskip("onnxruntime")
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
-    """tiny-dolly-small and tiny-pythia-small exported twice each into a scratch folder."""
+    """tiny-dolly-small exported twice (the same bytes?) and tiny-pythia-small once, into a scratch folder."""
     folder = tmp_path_factory.mktemp("onnx")
     paths = {}
-    for name in ("tiny-dolly-small", "tiny-pythia-small"):
+    for name, copies in (("tiny-dolly-small", 2), ("tiny-pythia-small", 1)):
         model = load_model(name)
-        paths[name] = [export_onnx(model, folder / f"{name}-{i}.onnx") for i in (1, 2)]
+        paths[name] = [export_onnx(model, folder / f"{name}-{i}.onnx") for i in range(1, copies + 1)]
     return paths
 
 
@@ -41,8 +41,8 @@ def test_the_exported_model_answers_the_book_questions_as_generate_does(exported
 
 
 def test_an_export_is_the_same_bytes_every_time(exported):
-    for first, second in exported.values():
-        assert first.read_bytes() == second.read_bytes()
+    first, second = exported["tiny-dolly-small"]
+    assert first.read_bytes() == second.read_bytes()
     assert not list(first.parent.glob("*.partial"))
 
 
