@@ -37,8 +37,9 @@ KERNEL_ENVIRONMENT = {"HF_HUB_DISABLE_PROGRESS_BARS": "1", "OMP_NUM_THREADS": "1
 #: its local TCP ports are not encrypted, and jupyter_client interrupts every kernel it shuts
 #: down, which ipykernel may log as an error. A failing cell is still reported, by papermill.
 KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=CRITICAL"]
-#: A kernel can die before its first reply when another process took one of the ports it was
-#: handed (two kernels start at once here): such a start is tried again, this many times in all.
+#: A kernel dies before its first reply when another process took a port it was handed between
+#: the choice and the bind (the build starts two kernels at once): it is started again, this many
+#: times in all, before the notebook counts as failed.
 KERNEL_STARTS = 3
 KERNEL_START_FAILURE = "Kernel died before replying to kernel_info"
 
