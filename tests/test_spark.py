@@ -210,19 +210,24 @@ def test_largest_batch_size_follows_gpu_memory():
 
 
 @pytest.fixture(scope="session")
-def spark():
+def started_spark():
+    """The session, and what starting it printed (nothing, the log test checks)."""
     pytest.importorskip("pyspark", reason="pyspark is not installed: pip install pyspark pyarrow")
     pytest.importorskip("pyarrow", reason="pyarrow is not installed: pip install pyspark pyarrow")
     try:
         find_java()
     except JavaNotFoundError as error:
         pytest.skip(str(error))
-    with _printed_to_the_terminal() as printed:  # what the start prints itself: nothing, we check
+    with _printed_to_the_terminal() as printed:
         session = dolly_spark.local_spark(2)
         session.range(3).count()
-    session.printed = printed
-    yield session
+    yield session, bytes(printed)
     session.stop()
+
+
+@pytest.fixture(scope="session")
+def spark(started_spark):
+    return started_spark[0]
 
 
 @contextlib.contextmanager
@@ -333,7 +338,7 @@ def test_spark_rejects_taken_and_non_text_columns(spark):
         dolly_spark.add_responses(numbers, context_col=None)
 
 
-def test_spark_keeps_its_log_out_of_the_notebook(spark):
-    log_file = spark.conf.get("spark.dolly.logFile")
-    assert os.path.getsize(log_file) > 0  # the JVM's log went to its file ...
-    assert spark.printed == b""  # ... and nothing to the terminal, or a notebook's output
+def test_spark_keeps_its_log_out_of_the_notebook(started_spark):
+    spark, printed = started_spark
+    assert os.path.getsize(spark.conf.get("spark.dolly.logFile")) > 0  # the JVM's log went to its file ...
+    assert printed == b""  # ... and nothing to the terminal, or a notebook's output
