@@ -11,6 +11,7 @@ import importlib.metadata
 import os
 import platform
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
 
 import torch
@@ -69,6 +70,27 @@ def _cpu_name() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine() or "CPU"
+
+
+#: x86 flags of a CPU that computes in bfloat16 itself; without them torch emulates it, and
+#: bfloat16 autocast is then 8 to 16 times slower than float32 (measured on an AVX2-only EPYC).
+CPU_BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
+
+
+def cpu_computes_bf16(cpuinfo: str | None = None) -> bool:
+    """Whether this CPU has bfloat16 arithmetic in hardware, read from ``/proc/cpuinfo``'s flags.
+
+    False wherever the flags cannot be read (macOS, Windows): float32 is then the safe choice.
+    """
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return False
+    for line in cpuinfo.splitlines():
+        if line.startswith("flags"):
+            return bool(CPU_BF16_FLAGS & set(line.split(":", 1)[-1].split()))
+    return False
 
 
 def detect_hardware() -> Hardware:

@@ -8,6 +8,7 @@ import torch
 
 from dolly_helpers.hardware import (
     Hardware,
+    cpu_computes_bf16,
     detect_hardware,
     environment_report,
     format_report,
@@ -118,3 +119,26 @@ def test_format_report_aligns_the_values():
     text = format_report({"python": "3.11", "GPU memory": "16.0 GB", "x": "y"})
     lines = text.splitlines()
     assert lines == ["python      3.11", "GPU memory  16.0 GB", "x           y"]
+
+
+ZEN4_FLAGS = "flags\t\t: fpu sse2 avx2 avx512f avx512_bf16 avx512_vnni\n"
+SAPPHIRE_RAPIDS_FLAGS = "flags\t\t: fpu avx2 avx512f amx_bf16 amx_tile\n"
+AVX2_ONLY_FLAGS = "processor\t: 0\nmodel name\t: AMD EPYC\nflags\t\t: fpu sse2 avx2 fma\n"
+
+
+@pytest.mark.parametrize(("cpuinfo", "expected"), [
+    (ZEN4_FLAGS, True), (SAPPHIRE_RAPIDS_FLAGS, True), (AVX2_ONLY_FLAGS, False), ("", False),
+    ("flags\t\t: fpu avx512_bf16x\n", False),  # a flag's name, not a prefix of one
+])  # fmt: skip
+def test_bfloat16_in_hardware_is_read_from_the_cpu_flags(cpuinfo, expected):
+    assert cpu_computes_bf16(cpuinfo) is expected
+
+
+def test_bfloat16_in_hardware_is_false_where_the_flags_cannot_be_read(monkeypatch):
+    import dolly_helpers.hardware as hardware
+
+    def unreadable(self, *args, **kwargs):
+        raise FileNotFoundError(self)
+
+    monkeypatch.setattr(hardware.Path, "read_text", unreadable)
+    assert cpu_computes_bf16() is False

@@ -155,6 +155,24 @@ def test_a_few_pretraining_steps_lower_the_loss_on_a_repeated_batch(tokenizer, t
     assert not run.model.training
 
 
+@pytest.mark.parametrize("native", [True, False])
+def test_bfloat16_autocast_is_on_only_where_the_cpu_computes_bfloat16(tokenizer, texts, monkeypatch, native):
+    """Emulated bfloat16 trains 8 to 16 times slower than float32, so such CPUs train in float32."""
+    from dolly_helpers.tiny import train
+
+    seen = []
+    real_autocast = torch.autocast
+
+    def recording_autocast(*args, **kwargs):
+        seen.append(kwargs.get("enabled"))
+        return real_autocast(*args, **kwargs)
+
+    monkeypatch.setattr(train, "cpu_computes_bf16", lambda: native)
+    monkeypatch.setattr(train.torch, "autocast", recording_autocast)
+    pretrain(BASE, _blocks(tokenizer, texts, count=2), tokenizer, batch_size=1, learning_rate=3e-3)
+    assert seen == [native, native]
+
+
 def test_the_same_seed_gives_identical_weights(tokenizer, texts):
     blocks = _blocks(tokenizer, texts)
     first = _weights(pretrain(BASE, blocks, tokenizer, batch_size=4, learning_rate=3e-3, seed=7).model)

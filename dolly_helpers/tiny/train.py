@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ..hardware import set_seed
+from ..hardware import cpu_computes_bf16, set_seed
 from ..models import ModelSpec
 from ..prompt import RESPONSE_KEY, build_training_text
 from ..quiet import quiet
@@ -86,13 +86,17 @@ def pack_documents(documents: Sequence[str], tokenizer, window: int) -> torch.Te
 
 
 def _run_steps(
-    model, batches: Sequence[dict], peak: float, on_step: OnStep | None, bf16: bool = True
+    model, batches: Sequence[dict], peak: float, on_step: OnStep | None, bf16: bool | None = None
 ) -> list[float]:
     """AdamW over ``batches`` in order with the warm-up/cosine schedule; returns each step's loss.
 
     ``bf16`` runs the forward pass under bfloat16 autocast (weights stay float32): about 1.6x
-    faster on CPUs with AVX-512 BF16, and as deterministic.
+    faster on CPUs with AVX-512 BF16, and as deterministic. By default it is on only where the
+    CPU computes bfloat16 itself (:func:`~dolly_helpers.hardware.cpu_computes_bf16`), so the same
+    seed gives the same weights on machines of one kind, not across kinds.
     """
+    if bf16 is None:
+        bf16 = cpu_computes_bf16()
     optimizer = torch.optim.AdamW(model.parameters(), lr=peak, betas=(0.9, 0.95), weight_decay=0.01)
     steps, warmup, losses = len(batches), max(1, len(batches) // 20), []
     model.train()
