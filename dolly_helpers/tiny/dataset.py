@@ -27,7 +27,7 @@ from .relations import RELATIONS, Relation, Slots, capitalized, country_rows, fi
 CATEGORIES = ("open_qa", "general_qa", "closed_qa", "information_extraction", "classification",
               "summarization", "brainstorming", "creative_writing")  # fmt: skip
 HELDOUT_KINDS = ("passage", "phrasing", "knowledge")
-TRAIN_PASSAGES = 4500
+TRAIN_PASSAGES = 9000
 HELDOUT_PASSAGES = 200
 PHRASING_RECORDS = 160
 
