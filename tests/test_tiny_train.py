@@ -169,8 +169,9 @@ def test_bfloat16_autocast_is_on_only_where_the_cpu_computes_bfloat16(tokenizer,
 
     monkeypatch.setattr(train, "cpu_computes_bf16", lambda: native)
     monkeypatch.setattr(train.torch, "autocast", recording_autocast)
-    pretrain(BASE, _blocks(tokenizer, texts, count=2), tokenizer, batch_size=1, learning_rate=3e-3)
+    run = pretrain(BASE, _blocks(tokenizer, texts, count=2), tokenizer, batch_size=1, learning_rate=3e-3)
     assert seen == [native, native]
+    assert run.number_format == ("float32 weights, bfloat16 autocast" if native else "float32")
 
 
 def test_the_same_seed_gives_identical_weights(tokenizer, texts):

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import torch
 
-from ..hardware import cpu_computes_bf16
 from ..models import TINY_BASE_MODELS, TINY_MODELS, ModelSpec, get_spec
 from ..pile.corpus import load_tokenizer, training_documents, validation_documents
 from .dataset import Record, category_counts, make_dataset
@@ -167,7 +166,7 @@ def _record(run: TrainingRun, **extra) -> dict:
         "learning_rate": run.learning_rate,
         "seconds": round(run.seconds, 1),
         "machine": f"{platform.machine()} CPU, {torch.get_num_threads()} threads",
-        "number_format": "float32 weights, bfloat16 autocast" if cpu_computes_bf16() else "float32",
+        "number_format": run.number_format,
         "torch": torch.__version__,
         "transformers": transformers.__version__,
         **extra,

@@ -41,6 +41,12 @@ class TrainingRun:
     tokens_seen: int
     losses: list[float] = field(default_factory=list)  # one per step
     dropped_records: int = 0
+    bf16: bool = False  # whether the forward passes ran under bfloat16 autocast
+
+    @property
+    def number_format(self) -> str:
+        """How training computed, in the words of the model card."""
+        return "float32 weights, bfloat16 autocast" if self.bf16 else "float32"
 
 
 def neox_config(spec: ModelSpec, tokenizer):
@@ -85,18 +91,14 @@ def pack_documents(documents: Sequence[str], tokenizer, window: int) -> torch.Te
     return torch.tensor(stream[: blocks * window]).view(blocks, window)
 
 
-def _run_steps(
-    model, batches: Sequence[dict], peak: float, on_step: OnStep | None, bf16: bool | None = None
-) -> list[float]:
+def _run_steps(model, batches: Sequence[dict], peak: float, on_step: OnStep | None, bf16: bool) -> list[float]:
     """AdamW over ``batches`` in order with the warm-up/cosine schedule; returns each step's loss.
 
     ``bf16`` runs the forward pass under bfloat16 autocast (weights stay float32): about 1.6x
-    faster on CPUs with AVX-512 BF16, and as deterministic. By default it is on only where the
+    faster on CPUs with AVX-512 BF16, and as deterministic. Both stages turn it on only where the
     CPU computes bfloat16 itself (:func:`~dolly_helpers.hardware.cpu_computes_bf16`), so the same
     seed gives the same weights on machines of one kind, not across kinds.
     """
-    if bf16 is None:
-        bf16 = cpu_computes_bf16()
     optimizer = torch.optim.AdamW(model.parameters(), lr=peak, betas=(0.9, 0.95), weight_decay=0.01)
     steps, warmup, losses = len(batches), max(1, len(batches) // 20), []
     model.train()
@@ -133,9 +135,10 @@ def pretrain(
     model = GPTNeoXForCausalLM(neox_config(spec, tokenizer))
     batches = [{"input_ids": chunk, "labels": chunk} for chunk in blocks.split(batch_size)]
     started = time.perf_counter()
-    losses = _run_steps(model, batches, learning_rate, on_step)
+    bf16 = cpu_computes_bf16()
+    losses = _run_steps(model, batches, learning_rate, on_step, bf16)
     return TrainingRun(spec, model, tokenizer, len(batches), batch_size, learning_rate,
-                       time.perf_counter() - started, blocks.numel(), losses)  # fmt: skip
+                       time.perf_counter() - started, blocks.numel(), losses, bf16=bf16)  # fmt: skip
 
 
 def response_start(ids: Sequence[int], tokenizer) -> int:
@@ -221,10 +224,11 @@ def instruction_tune(
     examples, dropped = encode_records(records, tokenizer, spec.context_length, response_only=response_only)
     batches = record_batches(examples, batch_size, epochs, seed, tokenizer.pad_token_id)
     started = time.perf_counter()
-    losses = _run_steps(base_model, batches, learning_rate, on_step)
+    bf16 = cpu_computes_bf16()
+    losses = _run_steps(base_model, batches, learning_rate, on_step, bf16)
     tokens = sum(int(b["attention_mask"].sum()) for b in batches)
     return TrainingRun(spec, base_model, tokenizer, len(batches), batch_size, learning_rate,
-                       time.perf_counter() - started, tokens, losses, dropped)  # fmt: skip
+                       time.perf_counter() - started, tokens, losses, dropped, bf16)  # fmt: skip
 
 
 @torch.inference_mode()
