@@ -3,7 +3,9 @@
 import pytest
 
 from dolly_helpers import TINY_MODELS, generate, stream_generate
-from dolly_helpers.questions import SEED_QUESTIONS
+from dolly_helpers.generation import MAX_LENGTH_RATIO, length_batches
+from dolly_helpers.prompt import build_prompt
+from dolly_helpers.questions import COMPARISON_QUESTIONS, SEED_QUESTIONS
 
 QUESTIONS = list(SEED_QUESTIONS)
 
@@ -21,6 +23,31 @@ def test_every_tiny_size_answers_cleanly(tiny_models, name):
     assert result.response and "###" not in result.response and "Instruction" not in result.response
     assert 0 < result.new_tokens <= 40 and result.prompt_tokens > 10
     assert result.tokens_per_second == pytest.approx(result.new_tokens / result.seconds)
+
+
+def test_length_batches_cover_every_prompt_once_shortest_first():
+    lengths = [30, 10, 20, 12, 11, 25]
+    batches = length_batches(lengths, batch_size=10)
+    assert sorted(i for batch in batches for i in batch) == list(range(len(lengths)))
+    assert [lengths[i] for batch in batches for i in batch] == sorted(lengths)
+
+
+def test_length_batches_hold_at_most_batch_size():
+    batches = length_batches([7] * 10, batch_size=4)
+    assert [len(batch) for batch in batches] == [4, 4, 2]
+
+
+def test_a_prompt_much_longer_than_its_batch_starts_a_new_one():
+    assert MAX_LENGTH_RATIO == 1.5
+    assert length_batches([10, 15, 16], batch_size=10) == [[0, 1], [2]]  # 15 <= 1.5 x 10 < 16
+
+
+def test_the_book_questions_make_two_batches_short_and_passage(model):
+    lengths = [len(model.tokenizer.encode(build_prompt(q.instruction, q.context))) for q in COMPARISON_QUESTIONS]
+    batches = length_batches(lengths, batch_size=len(lengths))
+    assert len(batches) == 2
+    assert {COMPARISON_QUESTIONS[i].context is None for i in batches[0]} == {True}
+    assert {COMPARISON_QUESTIONS[i].context is not None for i in batches[1]} == {True}
 
 
 def test_batched_greedy_equals_one_at_a_time(model):
