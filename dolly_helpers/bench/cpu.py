@@ -9,13 +9,14 @@ Dolly. The rungs of the ladder (:data:`RUNGS`), each answering the whole workloa
 - ``stock_pipeline``: the stock ``pipeline("text-generation")``, one call per question; it
   writes on past ``### End`` to ``max_new_tokens`` and the answer is cut out afterwards;
 - ``generate_one``: :func:`dolly_helpers.generate`, one question per call;
-- ``generate_batched``: the same, every question in one left-padded batch;
-- ``static_cache_compiled``: the batch through ``model.generate`` with a static KV cache and
+- ``generate_batched``: the same, every question in one call: prompts of similar length share a
+  left-padded batch (:func:`~dolly_helpers.generation.length_batches`);
+- ``static_cache_compiled``: the same batches through ``model.generate`` with a static KV cache and
   ``torch.compile``, which transformers does only on GPUs unless told to compile everywhere;
   the warm-up round pays the compilation, and the report gives its seconds;
-- ``fast_path_batched``: ``generate`` on ``load_model(..., backend="ctranslate2")``, one batch;
-- ``ctranslate2_direct``: CTranslate2 called by hand on the same converted model: tokenize,
-  ``generate_batch``, decode; what the fast path's own work is measured against;
+- ``fast_path_batched``: ``generate`` on ``load_model(..., backend="ctranslate2")``, one call;
+- ``ctranslate2_direct``: CTranslate2 called by hand on the same converted model and the same
+  batches: tokenize, ``generate_batch``, decode; what the fast path's own work is measured against;
 - ``fast_path_int8``: the fast path with 8-bit weights; its answers may differ, and the report
   gives the share identical to float32.
 
@@ -44,7 +45,7 @@ import torch
 
 from ..cli import CommandLineError, Parser, parse_or_status
 from ..decoding import stop_token_ids
-from ..generation import generate
+from ..generation import generate, length_batches
 from ..loading import LoadedModel, load_model
 from ..models import TINY_MODELS, get_spec
 from ..prompt import build_prompt, extract_response
@@ -118,21 +119,36 @@ def _pairs(results: Sequence) -> Answers:
 
 
 def static_cache_compiled(model: LoadedModel, workload: Workload) -> Answers:
-    """The whole batch through ``model.generate`` with a static KV cache, compiled on this CPU too."""
+    """The batches through ``model.generate`` with a static KV cache, compiled on this CPU too."""
     from transformers import CompileConfig
 
     config = CompileConfig(mode="default", dynamic=False)
     config._compile_all_devices = True  # transformers' own switch for compiling off a GPU
     tokenizer = model.tokenizer
     prompts = [build_prompt(q.instruction, q.context) for q in workload.questions]
-    inputs = tokenizer(prompts, return_tensors="pt", padding=True)
+    ids = [tokenizer.encode(prompt) for prompt in prompts]
     stops = stop_token_ids(model)
-    with torch.inference_mode():
-        output = model.model.generate(
-            **inputs, max_new_tokens=workload.max_new_tokens, do_sample=False, eos_token_id=stops,
-            pad_token_id=tokenizer.pad_token_id, cache_implementation="static", compile_config=config,
-        )
-    return [_cut(row[inputs["input_ids"].shape[1]:].tolist(), stops, tokenizer) for row in output]
+
+    def answer(batch: list[int]) -> Answers:
+        inputs = tokenizer.pad({"input_ids": [ids[i] for i in batch]}, return_tensors="pt")
+        with torch.inference_mode():
+            output = model.model.generate(
+                **inputs, max_new_tokens=workload.max_new_tokens, do_sample=False, eos_token_id=stops,
+                pad_token_id=tokenizer.pad_token_id, cache_implementation="static", compile_config=config,
+            )
+        return [_cut(row[inputs["input_ids"].shape[1]:].tolist(), stops, tokenizer) for row in output]
+
+    return _in_length_batches([len(row) for row in ids], answer)
+
+
+def _in_length_batches(lengths: Sequence[int], answer: Callable[[list[int]], Answers]) -> Answers:
+    """Answer in the batches ``generate`` makes (:func:`~dolly_helpers.generation.length_batches`),
+    each answer back in its question's place."""
+    answers: list[tuple[str, int]] = [("", 0)] * len(lengths)
+    for batch in length_batches(lengths, len(lengths)):
+        for i, pair in zip(batch, answer(batch)):
+            answers[i] = pair
+    return answers
 
 
 def _cut(new_ids: list[int], stops: list[int], tokenizer) -> tuple[str, int]:
@@ -142,16 +158,25 @@ def _cut(new_ids: list[int], stops: list[int], tokenizer) -> tuple[str, int]:
 
 
 def ctranslate2_direct(model: LoadedModel, workload: Workload) -> Answers:
-    """CTranslate2 by hand, as its documentation shows: tokens in, ``generate_batch``, text out."""
+    """CTranslate2 by hand, as its documentation shows: tokens in, ``generate_batch``, text out.
+
+    It is given the batches ``generate`` makes (:func:`~dolly_helpers.generation.length_batches`),
+    so the fast path's ratio to it is the cost of the wrapper alone.
+    """
     tokenizer = model.tokenizer
     prompts = [build_prompt(q.instruction, q.context) for q in workload.questions]
     tokens = [tokenizer.convert_ids_to_tokens(tokenizer.encode(prompt)) for prompt in prompts]
-    results = model.model.generator.generate_batch(
-        tokens, max_length=workload.max_new_tokens, sampling_topk=1, include_prompt_in_result=False,
-        end_token=stop_token_ids(model), return_end_token=True,
-    )
-    return [(extract_response(tokenizer.decode(r.sequences_ids[0], skip_special_tokens=True)),
-             len(r.sequences_ids[0])) for r in results]
+    stops = stop_token_ids(model)
+
+    def answer(batch: list[int]) -> Answers:
+        results = model.model.generator.generate_batch(
+            [tokens[i] for i in batch], max_length=workload.max_new_tokens, sampling_topk=1,
+            include_prompt_in_result=False, end_token=stops, return_end_token=True,
+        )
+        return [(extract_response(tokenizer.decode(r.sequences_ids[0], skip_special_tokens=True)),
+                 len(r.sequences_ids[0])) for r in results]
+
+    return _in_length_batches([len(t) for t in tokens], answer)
 
 
 def check_same_answers(model_name: str, questions: Sequence[Question], expected: Sequence[str],
