@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Literal, overload
+from typing import Literal, TypeVar, overload
 
 import torch
 
@@ -120,10 +120,20 @@ def answer_requests(
     """
     if settings.seed is not None:
         _seed(model, settings.seed)
-    results: list[GenerationResult | None] = [None] * len(requests)
-    for batch in length_batches([len(request.prompt_ids) for request in requests], batch_size):
-        for i, answer in zip(batch, _generate_batch(model, [requests[i] for i in batch], settings)):
-            results[i] = answer
+    return in_length_batches([len(request.prompt_ids) for request in requests], batch_size,
+                             lambda batch: _generate_batch(model, [requests[i] for i in batch], settings))
+
+
+Answer = TypeVar("Answer")
+
+
+def in_length_batches(lengths: Sequence[int], batch_size: int,
+                      answer: Callable[[list[int]], Sequence[Answer]]) -> list[Answer]:
+    """Call ``answer`` on each batch of :func:`length_batches` and put its answers back in order."""
+    results: list = [None] * len(lengths)
+    for batch in length_batches(lengths, batch_size):
+        for i, result in zip(batch, answer(batch)):
+            results[i] = result
     return results
 
 

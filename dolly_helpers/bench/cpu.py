@@ -45,7 +45,7 @@ import torch
 
 from ..cli import CommandLineError, Parser, parse_or_status
 from ..decoding import stop_token_ids
-from ..generation import generate, length_batches
+from ..generation import generate, in_length_batches
 from ..loading import LoadedModel, load_model
 from ..models import TINY_MODELS, get_spec
 from ..prompt import build_prompt, extract_response
@@ -138,17 +138,7 @@ def static_cache_compiled(model: LoadedModel, workload: Workload) -> Answers:
             )
         return [_cut(row[inputs["input_ids"].shape[1]:].tolist(), stops, tokenizer) for row in output]
 
-    return _in_length_batches([len(row) for row in ids], answer)
-
-
-def _in_length_batches(lengths: Sequence[int], answer: Callable[[list[int]], Answers]) -> Answers:
-    """Answer in the batches ``generate`` makes (:func:`~dolly_helpers.generation.length_batches`),
-    each answer back in its question's place."""
-    answers: list[tuple[str, int]] = [("", 0)] * len(lengths)
-    for batch in length_batches(lengths, len(lengths)):
-        for i, pair in zip(batch, answer(batch)):
-            answers[i] = pair
-    return answers
+    return in_length_batches([len(row) for row in ids], len(ids), answer)
 
 
 def _cut(new_ids: list[int], stops: list[int], tokenizer) -> tuple[str, int]:
@@ -176,7 +166,7 @@ def ctranslate2_direct(model: LoadedModel, workload: Workload) -> Answers:
         return [(extract_response(tokenizer.decode(r.sequences_ids[0], skip_special_tokens=True)),
                  len(r.sequences_ids[0])) for r in results]
 
-    return _in_length_batches([len(t) for t in tokens], answer)
+    return in_length_batches([len(t) for t in tokens], len(tokens), answer)
 
 
 def check_same_answers(model_name: str, questions: Sequence[Question], expected: Sequence[str],
