@@ -141,3 +141,16 @@ def test_every_heldout_passage_answer_is_in_its_own_passage(dataset):
                 missing.append((part, record.context))
     assert missing == []
     assert any("; " in record.answer for record in dataset.heldout_by_kind["passage"])
+
+
+def test_no_list_names_a_mountain_twice():
+    """Nepal and China share Mount Everest: a list of three mountains must still name three."""
+    import random
+
+    from dolly_helpers.tiny.dataset import _list_records
+
+    records = [r for r in _list_records(random.Random(0), 2000) if r.template == "brainstorm_mountains"]
+    assert len(records) > 400 and any("Mount Everest" in r.response for r in records)
+    for record in records:
+        names = record.response.split(" are ", 1)[1].rstrip(".").replace(" and ", ", ").split(", ")
+        assert len(names) == 3 and len(set(names)) == 3, record.response

@@ -26,6 +26,7 @@ from dolly_helpers.tiny.train import (
     neox_config,
     pack_documents,
     pretrain,
+    replay_batches,
     response_start,
 )
 
@@ -217,6 +218,56 @@ def test_instruction_tune_reports_records_too_long_for_the_window(tokenizer, sho
                            epochs=1, batch_size=4, learning_rate=1e-3)  # fmt: skip
     assert run.dropped_records == 1
     assert run.steps == 1  # the four that fit make one batch
+
+
+# Replaying pretraining text in stage 2 ----------------------------------------------------------
+
+
+def test_replay_reads_every_window_once_before_any_window_again():
+    blocks = torch.arange(5 * 3).view(5, 3)  # five windows of three tokens
+    batches = replay_batches(blocks, windows=2, steps=5, seed=0)
+    assert len(batches) == 5 and all(b["input_ids"].shape == (2, 3) for b in batches)
+    assert all(torch.equal(b["input_ids"], b["labels"]) for b in batches)
+    seen = [int(row[0]) // 3 for b in batches for row in b["input_ids"]]
+    assert sorted(seen[:5]) == [0, 1, 2, 3, 4] and sorted(seen[5:10]) == [0, 1, 2, 3, 4]
+    assert replay_batches(blocks, 2, 5, seed=0)[3]["input_ids"].tolist() == batches[3]["input_ids"].tolist()
+
+
+def test_replay_needs_enough_windows():
+    with pytest.raises(ValueError, match="at least 4 packed windows, got 3"):
+        replay_batches(torch.zeros(3, 8, dtype=torch.long), windows=4, steps=1, seed=0)
+
+
+def test_replay_keeps_what_the_replayed_text_taught(tokenizer, texts, short_records):
+    """Stage 2 with replay lowers the loss on the replayed windows; without it, they play no part."""
+    from dolly_helpers.tiny.train import validation_loss
+
+    blocks = _blocks(tokenizer, texts, count=4)
+    base = _fresh_base(tokenizer)
+    before = validation_loss(base, blocks)
+    plain = instruction_tune(TUNED, copy.deepcopy(base), copy.deepcopy(tokenizer), short_records, epochs=2,
+                             batch_size=4, learning_rate=3e-3)  # fmt: skip
+    replayed = instruction_tune(TUNED, copy.deepcopy(base), copy.deepcopy(tokenizer), short_records, epochs=2,
+                                batch_size=4, learning_rate=3e-3, replay=blocks, replay_windows=2)  # fmt: skip
+    assert validation_loss(replayed.model, blocks) < min(validation_loss(plain.model, blocks), before)
+    assert replayed.tokens_seen == plain.tokens_seen + replayed.steps * 2 * blocks.shape[1]
+    assert replayed.losses != plain.losses
+
+
+def test_stage_2_flushes_denormals_while_it_runs_and_not_after(tokenizer, short_records, monkeypatch):
+    from dolly_helpers.tiny import train
+
+    seen = []
+    real = train._run_steps
+
+    def run_steps(*args, **options):
+        seen.append(torch.tensor(1e-40).item())  # a denormal float32 reads as 0 when flushed
+        return real(*args, **options)
+
+    monkeypatch.setattr(train, "_run_steps", run_steps)
+    instruction_tune(TUNED, _fresh_base(tokenizer), tokenizer, short_records[:4], epochs=1, batch_size=4,
+                     learning_rate=1e-3)  # fmt: skip
+    assert seen == [0.0] and torch.tensor(1e-40).item() != 0.0
 
 
 # Saving and resuming --------------------------------------------------------------------------

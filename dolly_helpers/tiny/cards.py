@@ -74,6 +74,8 @@ def model_card(name: str, record: dict) -> str:
                 "its three keys as special tokens and the loss on the response only.")  # fmt: skip
         made = (f"{record['epochs']} epochs of {record['train_records']:,} records, {record['steps']} steps of "
                 f"{record['batch_size']}; {record['dropped_records']} records over the window dropped")  # fmt: skip
+        if record.get("replay"):
+            made += f"; {record['replay']} replayed beside them"
     scores = "\n".join(f"| {SCORE_TITLES[k]} | {v:.1%} of {evaluation['counts'][k]} |"
                        for k, v in evaluation["scores"].items())  # fmt: skip
     losses = record.get("validation_loss", {})

@@ -155,7 +155,8 @@ def _list_records(rng: random.Random, count: int) -> list[Record]:
     for _ in range(count):
         continent = rng.choice(sorted(groups))
         rows = rng.sample(groups[continent], k=min(3, len(groups[continent])))
-        with_mountain = [r for r in groups[continent] if "mountain" in r]
+        # one row per mountain: Nepal and China share Mount Everest, which must not be named twice
+        with_mountain = list({r["mountain"]: r for r in groups[continent] if "mountain" in r}.values())
         roll = rng.random()
         if roll < 0.35:
             names = _join([r["country"] for r in rows])

@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from ..models import TINY_BASE_MODELS, TINY_MODELS, ModelSpec, get_spec
-from ..pile.corpus import load_tokenizer, training_documents, validation_documents
+from ..pile.corpus import load_split, load_tokenizer, training_documents, validation_documents
 from .dataset import Record, category_counts, make_dataset
 from .train import TrainingRun, instruction_tune, pack_documents, pretrain, validation_loss
 
@@ -38,11 +38,20 @@ class Recipe:
     pretrain_batch: int = 16  # windows of 256 tokens
     tune_batch: int = 16  # instruction records
     tune_epochs: int = 3
+    replay_windows: int = 4  # windows of REPLAYED text added to every stage-2 step
 
 
 # Stage 2 tunes at three times the rates first tried (1e-3, 7.5e-4, 5e-4). With 4,500 passages the
 # largest size answered 1% of held-out passage questions at those rates and 6.5% at three times
 # them; with 9,000 passages (dataset.TRAIN_PASSAGES) as well it learned to copy from the text.
+# Stage 2 replays the encyclopedia, the component that states the facts. Measured on
+# tiny-pythia-medium with the encyclopedia read 54 times in stage 1, then one epoch of stage 2:
+# before stage 2 the base completed "The capital of <country> is" correctly for 71% of the
+# countries the instruction data never mentions; after stage 2 without replay for none of them,
+# and the tuned model answered 8% of the questions about them. With four windows of the whole
+# mini-Pile replayed per step it still answered 7%; with four windows of the encyclopedia, 49%.
+REPLAYED = "encyclopedia"
+
 RECIPES = {
     "small": Recipe(pretrain_learning_rate=4e-3, tune_learning_rate=3 * 1e-3),
     "medium": Recipe(pretrain_learning_rate=3e-3, tune_learning_rate=3 * 7.5e-4),
@@ -95,7 +104,8 @@ def train_family(
             continue
         run = tune_from_base(spec, records, RECIPES[size], progress)
         record = _record(run, epochs=RECIPES[size].tune_epochs, train_records=len(records) - run.dropped_records,
-                         dropped_records=run.dropped_records, train_categories=category_counts(records), data=data)  # fmt: skip
+                         dropped_records=run.dropped_records, train_categories=category_counts(records), data=data,
+                         replay=f"{RECIPES[size].replay_windows} windows of the mini-Pile's {REPLAYED} per step")  # fmt: skip
         save_model(run, record, folder)
         log(f"{spec.name}: {run.steps} steps in {run.seconds:.0f} s, final loss {run.losses[-1]:.3f}")
 
@@ -107,10 +117,12 @@ def tune_from_base(spec: ModelSpec, records: Sequence, recipe: Recipe, progress)
     base = get_spec(spec.base_model).local_path
     model = GPTNeoXForCausalLM.from_pretrained(base, dtype=torch.float32)
     tokenizer = AutoTokenizer.from_pretrained(base)
+    replay = pack_documents(load_split(REPLAYED, "train"), tokenizer, spec.context_length)
     steps = -(-len(records) // recipe.tune_batch) * recipe.tune_epochs
     with progress(total=steps, desc=f"stage 2 {spec.name}") as bar:
         return instruction_tune(spec, model, tokenizer, records, epochs=recipe.tune_epochs,
                                 batch_size=recipe.tune_batch, learning_rate=recipe.tune_learning_rate,
+                                replay=replay, replay_windows=recipe.replay_windows,
                                 on_step=_ticker(bar))  # fmt: skip
 
 

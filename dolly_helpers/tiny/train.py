@@ -5,6 +5,12 @@ Stage 1 pretrains a fresh GPT-NeoX on the mini-Pile, packed into full windows as
 (:func:`instruction_tune`): Dolly's three keys become special tokens, the embeddings are resized,
 records longer than the window are dropped rather than cut, and the loss counts only the
 response and ``### End``. Chapter 10 writes the same training step out by hand.
+
+Stage 2 can also replay pretraining text: each step adds the next-token loss of a few packed
+windows of it. Dolly's trainer does not, and need not: its 15,011 records are a millionth of
+Pythia's 300 billion tokens. The tiny family's stage 2 reads about as many tokens as its stage 1,
+and without replay it forgot what stage 1 taught about the countries it never asks about
+(:data:`~dolly_helpers.tiny.family.RECIPES` says what was measured).
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import math
 import random
 import time
+from contextlib import contextmanager
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -91,8 +98,12 @@ def pack_documents(documents: Sequence[str], tokenizer, window: int) -> torch.Te
     return torch.tensor(stream[: blocks * window]).view(blocks, window)
 
 
-def _run_steps(model, batches: Sequence[dict], peak: float, on_step: OnStep | None, bf16: bool) -> list[float]:
+def _run_steps(model, batches: Sequence[dict], peak: float, on_step: OnStep | None, bf16: bool,
+               replay: Sequence[dict] = ()) -> list[float]:
     """AdamW over ``batches`` in order with the warm-up/cosine schedule; returns each step's loss.
+
+    With ``replay``, step ``i`` adds the loss of ``replay[i % len(replay)]`` to its batch's loss
+    (the recorded loss stays the batch's own).
 
     ``bf16`` runs the forward pass under bfloat16 autocast (weights stay float32): about 1.6x
     faster on CPUs with AVX-512 BF16, and as deterministic. Both stages turn it on only where the
@@ -107,7 +118,8 @@ def _run_steps(model, batches: Sequence[dict], peak: float, on_step: OnStep | No
             group["lr"] = learning_rate_at(step, steps, peak, warmup)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             loss = model(**batch).loss
-        loss.backward()
+            total = loss + model(**replay[step % len(replay)]).loss if replay else loss
+        total.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
@@ -213,9 +225,15 @@ def instruction_tune(
     learning_rate: float,
     seed: int = 0,
     response_only: bool = True,
+    replay: torch.Tensor | None = None,
+    replay_windows: int = 4,
     on_step: OnStep | None = None,
 ) -> TrainingRun:
-    """Stage 2: add Dolly's keys, resize the embeddings and fine-tune on the response tokens."""
+    """Stage 2: add Dolly's keys, resize the embeddings and fine-tune on the response tokens.
+
+    ``replay`` (packed pretraining windows, see :func:`pack_documents`) adds ``replay_windows``
+    of them to every step, in a shuffled order that starts again when it runs out.
+    """
     set_seed(seed)
     add_dolly_keys(tokenizer)
     with quiet():  # the new rows start at the mean of the old ones, as transformers explains
@@ -223,12 +241,40 @@ def instruction_tune(
     base_model.config.vocab_size = len(tokenizer)
     examples, dropped = encode_records(records, tokenizer, spec.context_length, response_only=response_only)
     batches = record_batches(examples, batch_size, epochs, seed, tokenizer.pad_token_id)
+    replayed = replay_batches(replay, replay_windows, len(batches), seed) if replay is not None else []
     started = time.perf_counter()
     bf16 = cpu_computes_bf16()
-    losses = _run_steps(base_model, batches, learning_rate, on_step, bf16)
-    tokens = sum(int(b["attention_mask"].sum()) for b in batches)
+    with _denormals_flushed():
+        losses = _run_steps(base_model, batches, learning_rate, on_step, bf16, replayed)
+    tokens = sum(int(b["attention_mask"].sum()) for b in batches) + sum(b["input_ids"].numel() for b in replayed)
     return TrainingRun(spec, base_model, tokenizer, len(batches), batch_size, learning_rate,
                        time.perf_counter() - started, tokens, losses, dropped, bf16)  # fmt: skip
+
+
+@contextmanager
+def _denormals_flushed():
+    """Treat denormal floats as zero while stage 2 runs.
+
+    Stage 2 drives the loss of the larger sizes below 0.1; the optimizer's state then holds
+    denormal numbers, on which a CPU computes tens of times slower (tiny-dolly-large's steps went
+    from under a second to 10 to 50 seconds each two thirds of the way through).
+    """
+    torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(False)  # torch's default
+
+
+def replay_batches(blocks: torch.Tensor, windows: int, steps: int, seed: int) -> list[dict]:
+    """``steps`` batches of ``windows`` packed windows each, every window once before any repeats."""
+    if windows < 1 or len(blocks) < windows:
+        raise ValueError(f"replay needs at least {max(windows, 1)} packed windows, got {len(blocks)}")
+    generator, order = torch.Generator().manual_seed(seed), []
+    while len(order) < steps * windows:
+        order += torch.randperm(len(blocks), generator=generator).tolist()
+    return [{"input_ids": blocks[order[i * windows : (i + 1) * windows]],
+             "labels": blocks[order[i * windows : (i + 1) * windows]]} for i in range(steps)]  # fmt: skip
 
 
 @torch.inference_mode()
