@@ -45,7 +45,9 @@ def test_a_rung_on_a_different_model_fails_the_run(monkeypatch, tmp_path, capsys
                        "--json", str(tmp_path / "r.json")])
     err = capsys.readouterr().err.strip().splitlines()
     assert status == 1 and not (tmp_path / "r.json").exists()
-    assert err[-1].startswith("error: answers differ: tiny-dolly-large: fast_path_batched answers question 1")
+    # tiny-dolly-small answers the first three questions as tiny-dolly-large does, not the fourth
+    assert err[-1].startswith("error: answers differ: tiny-dolly-large: fast_path_batched answers question 4 "
+                              "('Who made Dolly 2.0?')")
 
 
 def test_the_whole_ladder_and_its_last_four_lines(tmp_path, capsys, one_thread):
@@ -66,9 +68,9 @@ def test_the_whole_ladder_and_its_last_four_lines(tmp_path, capsys, one_thread):
     rungs = model["rungs"]
     assert model["model_name"] == "tiny-dolly-small" and set(rungs) == set(cpu.RUNGS)
     # Dolly's pipeline stops at ### End, as every rung but the stock pipeline does; the stock
-    # pipeline writes on to max_new_tokens after every answer.
+    # pipeline writes on after it, to max_new_tokens or the model's end-of-text.
     stopped = rungs["dolly_pipeline"]["new_tokens"]
-    assert rungs["stock_pipeline"]["new_tokens"] == 64 * len(COMPARISON_QUESTIONS) > stopped > 0
+    assert 64 * len(COMPARISON_QUESTIONS) >= rungs["stock_pipeline"]["new_tokens"] > stopped > 0
     for rung in cpu.RUNGS:
         if rung not in ("stock_pipeline", "fast_path_int8"):
             assert rungs[rung]["new_tokens"] == stopped, rung

@@ -10,6 +10,11 @@ pipeline's behaviour written out here, a ``transformers.Pipeline`` that
   ``generate`` to stop at ``### End`` (``eos_token_id``), as Dolly's pipeline does;
 - decodes only the tokens between the response key and the end key, stripped.
 
+One difference: Dolly's pipeline stops at ``### End`` alone, this one at the model's
+end-of-text too, as every rung of the benchmark does (:func:`dolly_helpers.decoding.stop_token_ids`).
+A tuned tiny model sometimes writes end-of-text before ``### End`` (tiny-dolly-small on a passage
+it cannot read); Dolly's pipeline would write on after it, doing work no other rung does.
+
 It is the baseline of every speed ratio. :class:`StockPipeline`, the plain
 ``pipeline("text-generation")`` fed the same prompt, is the second row: it stops only at the
 model's end-of-text, so it writes on past ``### End`` to ``max_new_tokens`` and the answer is
@@ -39,9 +44,10 @@ class DollyPipeline(Pipeline):
         unknown = self.tokenizer.unk_token_id
         if response_id in (None, unknown) or end_id in (None, unknown):
             raise ValueError("Dolly's pipeline needs a tuned model: its tokenizer has no ### Response: / ### End tokens")
-        generate_kwargs["eos_token_id"] = end_id
+        stops = [end_id, self.tokenizer.eos_token_id]
+        generate_kwargs["eos_token_id"] = stops
         generate_kwargs.setdefault("pad_token_id", self.tokenizer.pad_token_id)
-        return {"context": context}, generate_kwargs, {"response_id": response_id, "end_id": end_id}
+        return {"context": context}, generate_kwargs, {"response_id": response_id, "stops": stops}
 
     def preprocess(self, instruction: str, context: str | None = None) -> dict:
         return self.tokenizer(build_prompt(instruction, context), return_tensors="pt")
@@ -51,10 +57,10 @@ class DollyPipeline(Pipeline):
             sequence = self.model.generate(**model_inputs, **generate_kwargs)[0]
         return {"sequence": sequence.cpu(), "prompt_tokens": model_inputs["input_ids"].shape[1]}
 
-    def postprocess(self, model_outputs: dict, response_id: int, end_id: int) -> dict:
+    def postprocess(self, model_outputs: dict, response_id: int, stops: list[int]) -> dict:
         sequence = model_outputs["sequence"].tolist()
         start = sequence.index(response_id) + 1
-        end = sequence.index(end_id, start) if end_id in sequence[start:] else len(sequence)
+        end = next((i for i in range(start, len(sequence)) if sequence[i] in stops), len(sequence))
         return {
             "generated_text": self.tokenizer.decode(sequence[start:end]).strip(),
             "new_tokens": len(sequence) - model_outputs["prompt_tokens"],
@@ -92,4 +98,5 @@ def ask_stock_pipeline(generator: Pipeline, question: Question, max_new_tokens: 
                               pad_token_id=tokenizer.eos_token_id)
     prompt_tokens = len(tokenizer(prompt)["input_ids"])
     new_ids = output["generated_token_ids"][prompt_tokens:]
-    return extract_response(tokenizer.decode(new_ids)), len(new_ids)
+    text_ids = new_ids[: new_ids.index(tokenizer.eos_token_id)] if tokenizer.eos_token_id in new_ids else new_ids
+    return extract_response(tokenizer.decode(text_ids)), len(new_ids)
