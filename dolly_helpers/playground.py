@@ -26,7 +26,7 @@ from .generation import stream_generate
 from .loading import LoadedModel, load_model
 from .memory import ModelDoesNotFitError, check_fits, plan_memory
 from .models import DOLLY_MODELS, TINY_BASE_MODELS, TINY_MODELS, ModelSpec, get_spec
-from .prompt import build_prompt
+from .prompt import build_prompt, extract_response
 from .sources import is_downloadable
 from .validation import first_line
 
@@ -192,7 +192,7 @@ class Playground:
                     text += piece
                     answers.loc[model.name, column] = text.strip()
                     self._show_table(answers, notes)
-                answers.loc[model.name, column] = text.strip()
+                answers.loc[model.name, column] = extract_response(text)  # as generate ends it: no half-written key
                 notes.loc[model.name, column] = _note(model, text, time.perf_counter() - started)
                 self._show_table(answers, notes)
         self.status.value = html.escape(_settings_line(settings))
