@@ -8,9 +8,9 @@ response and ``### End``. Chapter 10 writes the same training step out by hand.
 
 Stage 2 can also replay pretraining text: each step adds the next-token loss of a few packed
 windows of it. Dolly's trainer does not, and need not: its 15,011 records, about 1.5 million
-tokens, are a two-hundred-thousandth of Pythia's 300 billion. The tiny family's stage 2 reads about as many tokens as its stage 1,
-and without replay it forgot what stage 1 taught about the countries it never asks about
-(:data:`~dolly_helpers.tiny.family.RECIPES` says what was measured).
+tokens, are a two-hundred-thousandth of Pythia's 300 billion. The tiny family's stage 2 reads
+about as many tokens as its stage 1, and without replay it forgot what stage 1 taught about the
+countries it never asks about (:data:`~dolly_helpers.tiny.family.REPLAYED` says what was measured).
 """
 
 from __future__ import annotations
