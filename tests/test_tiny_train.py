@@ -341,6 +341,7 @@ def test_train_family_resumes_where_an_interrupted_run_stopped(
     monkeypatch.setattr(family, "load_tokenizer", lambda: copy.deepcopy(base_tokenizer))
     monkeypatch.setattr(family, "training_documents", lambda seed: texts[:40])
     monkeypatch.setattr(family, "validation_documents", lambda: {"encyclopedia": texts[40:60]})
+    monkeypatch.setattr(family, "load_split", lambda component, split: texts[60:100])  # stage 2's replay
     out_dir, logs = tmp_path / "tuned", []
     options = dict(instructions=short_records, out_dir=out_dir, log=logs.append)
 
