@@ -154,3 +154,17 @@ def test_no_list_names_a_mountain_twice():
     for record in records:
         names = record.response.split(" are ", 1)[1].rstrip(".").replace(" and ", ", ").split(", ")
         assert len(names) == 3 and len(set(names)) == 3, record.response
+
+
+def test_the_yes_no_suite_says_yes_exactly_when_its_passage_states_the_claim():
+    from dolly_helpers.tiny.dataset import HELDOUT_PASSAGES
+    from dolly_helpers.tiny.multiple_choice import SUITE_PASSAGE_SEED, suite
+    from dolly_helpers.tiny.passages import claim, passage_pool
+
+    passages = passage_pool(SUITE_PASSAGE_SEED, HELDOUT_PASSAGES, heldout=True, taken=set())
+    questions = suite()["yes_no"]
+    assert len(questions) == len(passages)
+    for passage, question in zip(passages, questions):
+        asked = question.prompt.split("Question: Is it true that ", 1)[1].removesuffix("?\nAnswer:")
+        stated = {claim(passage, fact, fact.value) for fact in passage.facts}
+        assert (asked in stated) == (question.correct == 0), question.prompt

@@ -104,7 +104,7 @@ def build_report(results: Sequence[ModelRuns], workload: Workload, repeats: int,
         },
         "rungs": list(results[0].runs),
         "baseline": "Dolly's pipeline behaviour (InstructionTextGenerationPipeline) reimplemented without "
-                    "remote code: one call per question, stopping at '### End'",
+                    "remote code: one call per question, stopping at '### End' or end-of-text",
         "settings": {"repeats": repeats, "warm_up_rounds": 1, "threads": threads,
                      "order": "every rung once per round, the order rotated each round"},
         "machine": environment_report(),

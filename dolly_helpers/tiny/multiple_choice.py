@@ -17,7 +17,7 @@ from ..benchmarks import MultipleChoice, multiple_choice_accuracy
 from ..loading import LoadedModel
 from .dataset import HELDOUT_PASSAGES
 from .relations import country_rows
-from .passages import passage_pool
+from .passages import claim, passage_pool
 
 
 SUITE_PASSAGE_SEED = 1  # its passages come from the held-out name pool, drawn afresh
@@ -40,6 +40,11 @@ def _fact_questions(rng: random.Random, slot: str, question: str) -> list[Multip
     return questions
 
 
+# Every tiny model answers " no" to all of these. Tried: stage 2 of tiny-dolly-medium again with 2,762
+# more records that check a claim against a training passage ("Is it true that ...?" answered "Yes."
+# or "No." and then the fact). Its passage reading rose from 80% to 93.5%, yet it still chose " no"
+# every time here, and asked in Dolly's format it wrote the passage's fact after a verdict right half
+# the time: judging a claim in the first token it writes is beyond these sizes.
 def _yes_no(rng: random.Random) -> list[MultipleChoice]:
     """BoolQ in miniature: is a statement about a held-out passage true?"""
     passages = passage_pool(SUITE_PASSAGE_SEED, HELDOUT_PASSAGES, heldout=True, taken=set())
@@ -52,7 +57,7 @@ def _yes_no(rng: random.Random) -> list[MultipleChoice]:
         fact = rng.choice(passage.facts)
         true = rng.random() < 0.5
         value = fact.value if true else rng.choice([v for v in by_key[fact.key] if v != fact.value] or ["none"])
-        statement = fact.answer.format(name=passage.name, value=value).rstrip(".")
+        statement = claim(passage, fact, value)
         prompt = f"{passage.text}\nQuestion: Is it true that {statement}?\nAnswer:"
         questions.append(MultipleChoice(prompt, (" yes", " no"), 0 if true else 1))
     return questions

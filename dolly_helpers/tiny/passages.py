@@ -157,7 +157,7 @@ def _person(names: _Names, rng: random.Random) -> tuple[str, list[Fact], str]:
         Fact("occupation", "Occupation", job,
              (f"{{name}} worked as {a_job}.", f"{{name}} was {a_job}."),
              ("What did {name} do for a living?", "What was {name}'s job?", "What was {name}'s occupation?"),
-             f"{{name}} was {a_job}.", "OCCUPATION"),
+             "{name} was {a_value}.", "OCCUPATION"),
         Fact("work", "Best-known work", work,
              ("{name} is best known for {value}.", "The most famous work of {name} is {value}."),
              ("What is {name} best known for?", "What is {name}'s most famous work?"),
@@ -285,7 +285,13 @@ def summarize(name: str, noun: str, facts: list[Fact]) -> str:
 
 def answer(passage: Passage, fact: Fact) -> str:
     """The response to a question about ``fact``: one sentence that restates it."""
-    return _capitalize(fact.answer.format(name=passage.name, value=fact.value))
+    return _capitalize(claim(passage, fact, fact.value) + ".")
+
+
+def claim(passage: Passage, fact: Fact, value: str) -> str:
+    """What the passage would say if ``fact`` had ``value``, as a clause: "the Lindmoor Canal opened in 1823"."""
+    a_value = ("an " if value[0] in "aeiou" else "a ") + value
+    return fact.answer.format(name=passage.name, value=value, a_value=a_value).rstrip(".")
 
 
 def _capitalize(text: str) -> str:
