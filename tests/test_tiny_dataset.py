@@ -17,8 +17,9 @@ from collections import Counter
 import pytest
 
 from dolly_helpers.pile.encyclopedia import articles
-from dolly_helpers.tiny.dataset import DatasetSplits, category_counts, make_dataset
+from dolly_helpers.tiny.dataset import HELDOUT_PASSAGES, DatasetSplits, category_counts, make_dataset
 from dolly_helpers.tiny.facts import COUNTRIES, MOUNTAINS, PRETRAINING_ONLY_COUNTRIES
+from dolly_helpers.tiny.passages import passage_pool
 
 DOLLY_CATEGORIES = {
     "brainstorming", "classification", "closed_qa", "creative_writing",
@@ -86,15 +87,15 @@ def test_no_heldout_passage_is_a_training_context(dataset):
 
 
 def test_no_invented_name_of_a_heldout_passage_occurs_in_training(dataset):
-    """An invented name is drawn once, so a capitalized word found in one held-out passage only
-    is one of its names; template words (The, River, Anna, ...) recur across passages."""
-    passages = {record.context for record in dataset.heldout_by_kind["passage"]}
-    seen_in = Counter(word for passage in passages for word in set(re.findall(r"\b[A-Z]\w+", passage)))
-    names = {word for word, count in seen_in.items() if count == 1}
-    assert len(names) >= 300  # the 200 held-out passages name about 570 invented things
+    """The held-out passages drawn again collect every word they were named with (subjects,
+    people, towns, rivers and the places of asides); none of them occurs in a training record."""
+    names: set[str] = set()
+    passages = passage_pool(0, HELDOUT_PASSAGES, heldout=True, taken=names, varied=True)
+    assert {p.text for p in passages} == {r.context for r in dataset.heldout_by_kind["passage"]}
+    assert len(names) >= 600  # about four a passage
     train_words: set[str] = set()
     for record in dataset.train:
-        train_words |= _words(f"{record.instruction}\n{record.context or ''}")
+        train_words |= _words(_train_text(record))
     assert sorted(names & train_words) == []
 
 
@@ -143,6 +144,31 @@ def test_every_heldout_passage_answer_is_in_its_own_passage(dataset):
     assert any("; " in record.answer for record in dataset.heldout_by_kind["passage"])
 
 
+def test_varied_passages_are_written_as_ordinary_prose():
+    """Shapes a reader's passages have and plain ones lack, each in many of 200 passages."""
+    texts = [p.text for p in passage_pool(0, HELDOUT_PASSAGES, heldout=True, taken=set(), varied=True)]
+    plain = [p.text for p in passage_pool(0, HELDOUT_PASSAGES, heldout=True, taken=set())]
+    shapes = {
+        "relative clause": r", (?:which|who) ",
+        "lower-case kind": r"\b[Tt]he [A-Z]\w+ (?:canal|bridge|river)\b",
+        "the canal for it": r"\b[Tt]he (?:canal|bridge|town|company|peak)\b(?! of)",
+        "two facts joined": r"\w \w+ in \d{4} and ",
+        "fronted phrase": r"(?:^|\. )(?:Dug|Built|Seen|Set|Small|Still|Restless|By all|Steep|Straight)\b",
+        "an aside": r"(?:repaired|died|married) in \d{4}|the port of|nearest village|sold in \d+ countries",
+    }
+    for shape, pattern in shapes.items():
+        assert sum(bool(re.search(pattern, t)) for t in texts) >= 10, shape
+        assert sum(bool(re.search(pattern, t)) for t in plain) <= 2, shape
+
+
+def test_each_fact_of_a_varied_passage_is_stated_once():
+    """An aside's year or number is never one of the facts', so every question has one answer there."""
+    for passage in passage_pool(0, HELDOUT_PASSAGES, heldout=True, taken=set(), varied=True):
+        for fact in passage.facts:
+            found = re.findall(rf"(?<![\w,]){re.escape(fact.value)}(?!\w|,\d)", passage.text, flags=re.IGNORECASE)
+            assert len(found) == 1, (fact.value, passage.text)
+
+
 def test_no_list_names_a_mountain_twice():
     """Nepal and China share Mount Everest: a list of three mountains must still name three."""
     import random
@@ -157,9 +183,8 @@ def test_no_list_names_a_mountain_twice():
 
 
 def test_the_yes_no_suite_says_yes_exactly_when_its_passage_states_the_claim():
-    from dolly_helpers.tiny.dataset import HELDOUT_PASSAGES
     from dolly_helpers.tiny.multiple_choice import SUITE_PASSAGE_SEED, suite
-    from dolly_helpers.tiny.passages import claim, passage_pool
+    from dolly_helpers.tiny.passages import claim
 
     passages = passage_pool(SUITE_PASSAGE_SEED, HELDOUT_PASSAGES, heldout=True, taken=set())
     questions = suite()["yes_no"]

@@ -30,6 +30,18 @@ def test_every_size_saw_the_same_pretraining_tokens():
     assert len(seen) == 1 and seen.pop() > 1_000_000
 
 
+def test_every_tuned_model_was_tuned_on_the_records_the_generator_makes_now():
+    """The instruction data is made afresh from its seed; a model tuned on an earlier version of
+    the generator would keep its scores but no longer be what `make tiny-models` rebuilds."""
+    from dolly_helpers.tiny.dataset import category_counts, make_dataset
+    from dolly_helpers.tiny.family import DATA_SEED
+
+    records = make_dataset(DATA_SEED).train
+    for name in TINY_MODELS:
+        record = read_training_record(name)
+        assert (record["train_records"], record["train_categories"]) == (len(records), category_counts(records)), name
+
+
 def test_weights_fit_the_budget():
     files = [p for p in TINY_MODELS_DIR.rglob("*.safetensors")]
     assert len(files) == len(FAMILY)

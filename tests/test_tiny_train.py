@@ -389,7 +389,7 @@ def test_a_folder_without_its_training_record_is_trained_again(base_tokenizer, t
 
 def test_golden_tokenizer_ids(base_tokenizer):
     ids = base_tokenizer(_text(RECORD), add_special_tokens=False)["input_ids"]
-    assert ids[:12] == [35, 274, 298, 279, 260, 79, 272, 290, 286, 222, 69, 258] and len(ids) == 190
+    assert ids[:12] == [35, 274, 292, 276, 260, 79, 271, 290, 286, 222, 69, 258] and len(ids) == 190
 
 
 def test_golden_shipped_tokenizer_ids():
@@ -405,7 +405,7 @@ def test_golden_shipped_tokenizer_ids():
 def test_golden_losses_of_both_stages(tokenizer, texts, short_records):
     blocks = _blocks(tokenizer, texts, count=4)
     base = pretrain(BASE, blocks, copy.deepcopy(tokenizer), batch_size=2, learning_rate=3e-3, seed=0)
-    assert base.losses == pytest.approx([8.3123, 8.2838], abs=5e-3)
+    assert base.losses == pytest.approx([8.3012, 8.2229], abs=5e-3)
     tuned = instruction_tune(TUNED, base.model, tokenizer, short_records, epochs=1, batch_size=4,
                              learning_rate=1e-3, seed=0)  # fmt: skip
-    assert tuned.losses == pytest.approx([5.4443, 5.3637], abs=5e-3) and tuned.tokens_seen == 1033
+    assert tuned.losses == pytest.approx([5.4916, 5.3749], abs=5e-3) and tuned.tokens_seen == 1163

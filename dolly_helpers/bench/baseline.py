@@ -12,8 +12,8 @@ pipeline's behaviour written out here, a ``transformers.Pipeline`` that
 
 One difference: Dolly's pipeline stops at ``### End`` alone, this one at the model's
 end-of-text too, as every rung of the benchmark does (:func:`dolly_helpers.decoding.stop_token_ids`).
-A tuned tiny model sometimes writes end-of-text before ``### End`` (tiny-dolly-small on a passage
-it cannot read); Dolly's pipeline would write on after it, doing work no other rung does.
+Where a model writes end-of-text before ``### End``, Dolly's pipeline would write on after it,
+doing work no other rung does.
 
 It is the baseline of every speed ratio. :class:`StockPipeline`, the plain
 ``pipeline("text-generation")`` fed the same prompt, is the second row: it stops only at the

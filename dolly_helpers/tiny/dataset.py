@@ -223,9 +223,9 @@ def make_dataset(seed: int = 0) -> DatasetSplits:
     rng = random.Random(seed)
     train, phrasing, knowledge = _fact_records(rng)
     taken: set[str] = set()
-    for passage in passage_pool(seed, TRAIN_PASSAGES, heldout=False, taken=taken):
+    for passage in passage_pool(seed, TRAIN_PASSAGES, heldout=False, taken=taken, varied=True):
         train += passage_records(passage, rng)
-    heldout_passages = [r for p in passage_pool(seed, HELDOUT_PASSAGES, heldout=True, taken=taken)
+    heldout_passages = [r for p in passage_pool(seed, HELDOUT_PASSAGES, heldout=True, taken=taken, varied=True)
                         for r in passage_records(p, rng, kind="passage")]  # fmt: skip
     train += _list_records(rng, 500) + _writing_records(rng, 500)
     rng.shuffle(train)

@@ -4,6 +4,12 @@ The tiny Dolly family learns to read from these (closed QA, information extracti
 summarization, as in databricks-dolly-15k). Every name is made up from syllables, so a model
 cannot have met the answer anywhere else; held-out passages use names from a separate pool,
 so no training record shares a name or a passage with them.
+
+Two styles: plain passages state one fact per sentence in a few fixed shapes (the mini-Pile's
+gazetteer and the multiple-choice suite use them, so they stay as they are); varied passages,
+which the instruction data uses, draw names of more shapes and mix in what ordinary prose does:
+two facts in one sentence, relative clauses, appositions, fronted phrases, a lower-case "canal",
+"the canal" for "it", and sentences that answer no question, some with a second year or place.
 """
 
 from __future__ import annotations
@@ -25,6 +31,13 @@ _OCCUPATIONS = ("painter", "engineer", "poet", "chemist", "architect", "composer
 _PRODUCTS = ("bicycles", "clocks", "pianos", "glass", "paper", "rope", "lamps", "boats",
              "telescopes", "shoes", "soap", "maps")  # fmt: skip
 
+# Varied passages draw from these as well.
+_MORE_ONSETS = (*_ONSETS, "bl", "cl", "fl", "gl", "pl", "sl", "sk", "sp", "tr", "cr", "ch", "sh", "j", "qu", "kn", "y")
+_MORE_VOWELS = (*_VOWELS, "ou", "ie", "ee", "au", "oo")
+_MORE_CODAS = (*_CODAS, "sh", "ll", "t", "ng", "x", "sk", "st", "ft", "lt", "rn", "ss")
+_MORE_ENDINGS = (*_ENDINGS, "ham", "burg", "field", "port", "wood", "stone", "bury", "ness", "ay", "ow", "ing",
+                 "et", "o", "a", "is", "en", "ar", "ic")  # fmt: skip
+
 HELDOUT_NAME_SHARE = 5  # one invented name in five belongs to the held-out pool
 
 
@@ -32,6 +45,15 @@ def invented_word(rng: random.Random) -> str:
     """A pronounceable made-up word such as "Lindmoor" or "Brastedale"."""
     word = "".join(rng.choice(_ONSETS) + rng.choice(_VOWELS) + rng.choice(_CODAS) for _ in range(rng.randint(1, 2)))
     return (word + rng.choice(_ENDINGS)).capitalize()
+
+
+def varied_word(rng: random.Random) -> str:
+    """A made-up word from a wider inventory of sounds, with or without a place-name ending."""
+    word = "".join(rng.choice(_MORE_ONSETS) + rng.choice(_MORE_VOWELS) + rng.choice(_MORE_CODAS)
+                   for _ in range(rng.choice((1, 1, 2, 2, 3))))  # fmt: skip
+    if len(word) < 4 or rng.random() < 0.6:
+        word += rng.choice(_MORE_ENDINGS)
+    return word.capitalize()
 
 
 def is_heldout_name(word: str) -> bool:
@@ -49,7 +71,7 @@ class Fact:
     sentences: tuple[str, ...]  # ways the passage states it; {name} is the subject
     questions: tuple[str, ...]  # ways to ask it
     answer: str  # the response, "{name} opened in {value}."
-    clause: str = ""  # for a summary: "opened in {value}"
+    clause: str = ""  # for a summary or an apposition: "opened in {value}"
 
 
 @dataclass(frozen=True)
@@ -66,18 +88,30 @@ class Passage:
 class _Names:
     """Draws fresh invented words from one pool (train or held-out), never the same twice."""
 
-    def __init__(self, rng: random.Random, heldout: bool, taken: set[str]) -> None:
-        self.rng, self.heldout, self.taken = rng, heldout, taken
+    def __init__(self, rng: random.Random, heldout: bool, taken: set[str], varied: bool = False) -> None:
+        self.rng, self.heldout, self.taken, self.varied = rng, heldout, taken, varied
 
-    def word(self) -> str:
+    def word(self, longest: int = 12) -> str:
+        draw = varied_word if self.varied else invented_word
         while True:
-            word = invented_word(self.rng)
-            if is_heldout_name(word) == self.heldout and word not in self.taken and len(word) <= 12:
+            word = draw(self.rng)
+            if is_heldout_name(word) == self.heldout and word not in self.taken and len(word) <= longest:
                 self.taken.add(word)
                 return word
 
     def person(self) -> str:
+        if self.varied and self.rng.random() < 0.5:
+            return f"{self.word(longest=7)} {self.word()}"
         return f"{self.rng.choice(_FIRST_NAMES)} {self.word()}"
+
+    def kind(self, noun: str) -> str:
+        """"Canal" as part of a name, or in varied passages sometimes "canal"."""
+        return noun.lower() if self.varied and self.rng.random() < 0.35 else noun
+
+    def river(self) -> str:
+        if self.varied and self.rng.random() < 0.4:
+            return f"the river {self.word()}"
+        return f"the {self.word()} {self.kind('River')}"
 
 
 def _year(rng: random.Random) -> str:
@@ -89,7 +123,7 @@ def _number(rng: random.Random, low: int, high: int) -> str:
 
 
 def _canal(names: _Names, rng: random.Random) -> tuple[str, list[Fact], str]:
-    name, a, b, who = f"the {names.word()} Canal", names.word(), names.word(), names.person()
+    name, a, b, who = f"the {names.word()} {names.kind('Canal')}", names.word(), names.word(), names.person()
     year, km = _year(rng), str(rng.randint(4, 90))
     facts = [
         _year_fact("opened", "Year opened", year, "opened", "was opened"),
@@ -105,7 +139,7 @@ def _canal(names: _Names, rng: random.Random) -> tuple[str, list[Fact], str]:
 
 
 def _bridge(names: _Names, rng: random.Random) -> tuple[str, list[Fact], str]:
-    name, river, who = f"the {names.word()} Bridge", f"the {names.word()} River", names.person()
+    name, river, who = f"the {names.word()} {names.kind('Bridge')}", names.river(), names.person()
     year, metres = _year(rng), _number(rng, 40, 1900)
     facts = [
         _year_fact("opened", "Year opened", year, "opened", "was opened"),
@@ -120,7 +154,7 @@ def _bridge(names: _Names, rng: random.Random) -> tuple[str, list[Fact], str]:
 
 
 def _town(names: _Names, rng: random.Random) -> tuple[str, list[Fact], str]:
-    name, river, region = names.word(), f"the {names.word()} River", names.word()
+    name, river, region = names.word(), names.river(), names.word()
     year, people = _year(rng), _number(rng, 800, 240000)
     facts = [
         _year_fact("founded", "Year founded", year, "was founded", "was founded"),
@@ -166,9 +200,16 @@ def _person(names: _Names, rng: random.Random) -> tuple[str, list[Fact], str]:
     return name, facts, "person"
 
 
+_COMPANIES = (("Works", ()), ("and Sons", ()), ("Company", ()), ("Bakery", ("bread", "cakes")),
+              ("Brewery", ("beer", "cider")), ("Mills", ("flour", "paper", "cloth")),
+              ("Press", ("books", "newspapers")), ("Foundry", ("bells", "iron pipes")), ("Shipyard", ("boats", "ships")))  # fmt: skip
+
+
 def _company(names: _Names, rng: random.Random) -> tuple[str, list[Fact], str]:
-    name, town, who = f"{names.word()} {rng.choice(('Works', 'and Sons', 'Company'))}", names.word(), names.person()
-    year, product, staff = _year(rng), rng.choice(_PRODUCTS), _number(rng, 12, 9000)
+    word = names.word()
+    suffix, products = rng.choice(_COMPANIES if names.varied else _COMPANIES[:3])
+    name, town, who = f"{word} {suffix}", names.word(), names.person()
+    year, product, staff = _year(rng), rng.choice(products or _PRODUCTS), _number(rng, 12, 9000)
     facts = [
         _year_fact("founded", "Year founded", year, "was founded", "was founded"),
         Fact("founder", "Founder", who,
@@ -217,9 +258,9 @@ _MAKERS = (_canal, _bridge, _town, _person, _company, _peak)
 
 _YEAR_QUESTIONS = {
     "opened": ("When did {name} open?", "In what year did {name} open?", "What year did {name} open?",
-               "When was {name} opened?"),
+               "When was {name} opened?", "When was {name} completed?", "In which year was {name} completed?"),
     "founded": ("When was {name} founded?", "In what year was {name} founded?",
-                "What year was {name} founded?", "When was {name} established?"),
+                "What year was {name} founded?", "When was {name} established?", "When was {name} set up?"),
 }  # fmt: skip
 
 
@@ -254,18 +295,127 @@ def _builder_fact(who: str, verb: str, role: str) -> Fact:
 
 
 def make_passage(rng: random.Random, names: _Names) -> Passage:
-    """An invented subject with three to five facts told in shuffled, varied sentences."""
+    """An invented subject with three to five facts told in shuffled sentences."""
     maker = rng.choice(_MAKERS)
     name, facts, noun = maker(names, rng)
     rng.shuffle(facts)
     facts = facts[: rng.randint(3, len(facts))]
-    sentences = []
-    for position, fact in enumerate(facts):
-        subject = name if position == 0 or maker is _person or rng.random() < 0.6 else "it"
-        sentence = rng.choice(fact.sentences).format(name=subject, value=fact.value)
-        sentences.append(sentence[0].upper() + sentence[1:])
-    return Passage(name, maker.__name__.strip("_"), tuple(facts), " ".join(sentences),
-                   summarize(name, noun, facts))
+    kind = maker.__name__.strip("_")
+    if names.varied:
+        text = _varied_text(name, kind, facts, names, rng)
+    else:
+        sentences = []
+        for position, fact in enumerate(facts):
+            subject = name if position == 0 or maker is _person or rng.random() < 0.6 else "it"
+            sentence = rng.choice(fact.sentences).format(name=subject, value=fact.value)
+            sentences.append(sentence[0].upper() + sentence[1:])
+        text = " ".join(sentences)
+    return Passage(name, kind, tuple(facts), text, summarize(name, noun, facts))
+
+
+# What varied passages add to the plain shapes. Asides state nothing a question asks about; some
+# name a second year or place, so an answer must come from the right sentence.
+_MORE_SENTENCES = {
+    "opened": ("{name} was completed in {value}.", "Work on {name} ended in {value}, when it opened."),
+    "founded": ("{name} was set up in {value}.", "{name} dates from {value}."),
+    "born": ("{name} was born in the year {value}.",),
+    "population": ("{name} is home to {value} people.",),
+    "staff": ("{name} has {value} employees.", "Today {name} employs {value} people."),
+    "length": ("{name} runs for {value}.",),
+}
+_ASIDES = {
+    "canal": ("It once carried {goods} to the port of {place}.", "A towpath runs along its whole length.",
+              "It was repaired in {year}.", "Barges still use it in summer."),
+    "bridge": ("It is made of {material}.", "It was repaired in {year}.", "It stands near the village of {place}.",
+               "It has {small} arches."),
+    "town": ("Its market is held every {day}.", "The old church in the centre dates from {year}.",
+             "The nearest city is {place}.", "Many of its people work in {trade}."),
+    "person": ("{short} died in {year}.", "As a child, {short} spent the summers in {place}.",
+               "{short} married in {year}.", "Few letters by {short} survive."),
+    "company": ("Its first workshop was in {place}.", "It opened a second factory in {year}.",
+                "Its goods are sold in {small} countries."),
+    "peak": ("Snow covers its summit all year.", "The nearest village is {place}.",
+                 "A hut was built below the summit in {year}."),
+}
+_FRONTED = {
+    "canal": ("Dug by hand,", "Straight for most of its length,"),
+    "bridge": ("Built of {material},", "Seen from the water,"),
+    "town": ("Set among low hills,", "Small but busy,"),
+    "person": ("Restless and curious,", "By all accounts shy,"),
+    "company": ("Still owned by one family,", "Small at first,"),
+    "peak": ("Seen from far away,", "Steep on every side,"),
+}
+_FILLERS = {
+    "goods": ("coal", "timber", "grain", "stone", "wool"),
+    "material": ("grey stone", "brick", "iron", "oak"),
+    "day": ("Monday", "Wednesday", "Friday", "Saturday"),
+    "trade": ("fishing", "farming", "the mills", "the port"),
+}
+
+
+def _varied_text(name: str, kind: str, facts: list[Fact], names: _Names, rng: random.Random) -> str:
+    """The facts told as ordinary prose: some sentences hold two facts, some none."""
+    sentences, queue, fronted = [], list(facts), False
+    while queue:
+        subject = name if not sentences else _reference(name, kind, rng)
+        roll = rng.random()
+        if len(queue) >= 2 and roll < 0.45:
+            first, second = queue.pop(0), queue.pop(0)
+            subject = name if subject == "it" else subject
+            if roll < 0.2:
+                sentence = f"{subject} {_predicate(first, rng)} and {_predicate(second, rng)}."
+            elif roll < 0.35:
+                pronoun = "who" if kind == "person" else "which"
+                sentence = f"{subject}, {pronoun} {_predicate(first, rng)}, {_predicate(second, rng)}."
+            else:
+                sentence = f"{subject}, {_apposition(first)}, {_predicate(second, rng)}."
+        else:
+            fact = queue.pop(0)
+            form = rng.choice(fact.sentences + _MORE_SENTENCES.get(fact.key, ()))
+            sentence = form.format(name=subject, value=fact.value)
+            if form.startswith("{name} ") and not fronted and rng.random() < 0.2:
+                sentence, fronted = f"{rng.choice(_FRONTED[kind])} {sentence}", True
+        sentences.append(sentence)
+    for aside in rng.sample(_ASIDES[kind], k=rng.choice((0, 1, 1, 2))):
+        sentences.insert(rng.randint(1, len(sentences)), aside)
+    slots = {key: rng.choice(options) for key, options in _FILLERS.items()}
+    values = {fact.value for fact in facts}
+    slots.update(place=names.word(), short=name.split()[-1], year=_other_year(facts, rng),
+                 small=next(n for n in map(str, iter(lambda: rng.randint(2, 40), None)) if n not in values))
+    return " ".join(_capitalize(sentence.format(**slots)) for sentence in sentences)
+
+
+def _other_year(facts: list[Fact], rng: random.Random) -> str:
+    """A year for an aside, unlike any the facts give; for a person, within a life of the birth year."""
+    born = [int(fact.value) for fact in facts if fact.key == "born"]
+    while True:
+        year = str(born[0] + rng.randint(20, 85)) if born else _year(rng)
+        if year not in {fact.value for fact in facts}:
+            return year
+
+
+def _reference(name: str, kind: str, rng: random.Random) -> str:
+    """How a later sentence names the subject: the name, "it" or "the canal" (a person: the surname)."""
+    roll = rng.random()
+    if kind == "person":
+        return name.split()[-1] if roll < 0.4 else name
+    if roll < 0.3:
+        return "it"
+    return f"the {kind}" if roll < 0.6 else name
+
+
+def _predicate(fact: Fact, rng: random.Random) -> str:
+    """A fact as what follows its subject: "opened in 1823"."""
+    forms = [f for f in (*fact.sentences, *_MORE_SENTENCES.get(fact.key, ()), fact.answer) if f.startswith("{name} ")]
+    a_value = ("an " if fact.value[0] in "aeiou" else "a ") + fact.value
+    return rng.choice(forms).removeprefix("{name} ").rstrip(".").format(value=fact.value, a_value=a_value)
+
+
+def _apposition(fact: Fact) -> str:
+    """A fact as a phrase beside its subject: "a composer", "opened in 1823"."""
+    if fact.clause == "OCCUPATION":
+        return ("an " if fact.value[0] in "aeiou" else "a ") + fact.value
+    return fact.clause.format(value=fact.value)
 
 
 def summarize(name: str, noun: str, facts: list[Fact]) -> str:
@@ -298,8 +448,8 @@ def _capitalize(text: str) -> str:
     return text[0].upper() + text[1:]
 
 
-def passage_pool(seed: int, count: int, *, heldout: bool, taken: set[str]) -> list[Passage]:
-    """``count`` passages whose names all come from one pool (train or held-out)."""
-    rng = random.Random(f"passages-{seed}-{heldout}")
-    names = _Names(rng, heldout, taken)
+def passage_pool(seed: int, count: int, *, heldout: bool, taken: set[str], varied: bool = False) -> list[Passage]:
+    """``count`` passages whose names all come from one pool (train or held-out), plain or varied."""
+    rng = random.Random(f"passages-{seed}-{heldout}" + ("-varied" if varied else ""))
+    names = _Names(rng, heldout, taken, varied)
     return [make_passage(rng, names) for _ in range(count)]
