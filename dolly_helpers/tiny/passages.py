@@ -176,7 +176,7 @@ def _town(names: _Names, rng: random.Random) -> tuple[str, list[Fact], str]:
 
 def _person(names: _Names, rng: random.Random) -> tuple[str, list[Fact], str]:
     name, town, job = names.person(), names.word(), rng.choice(_OCCUPATIONS)
-    a_job = ("an " if job[0] in "aeiou" else "a ") + job
+    a_job = _with_article(job)
     year = _year(rng)
     work = f"The {names.word()} {rng.choice(('Letters', 'Garden', 'Tower', 'Songs', 'Map', 'Lamp'))}"
     facts = [
@@ -202,7 +202,8 @@ def _person(names: _Names, rng: random.Random) -> tuple[str, list[Fact], str]:
 
 _COMPANIES = (("Works", ()), ("and Sons", ()), ("Company", ()), ("Bakery", ("bread", "cakes")),
               ("Brewery", ("beer", "cider")), ("Mills", ("flour", "paper", "cloth")),
-              ("Press", ("books", "newspapers")), ("Foundry", ("bells", "iron pipes")), ("Shipyard", ("boats", "ships")))  # fmt: skip
+              ("Press", ("books", "newspapers")), ("Foundry", ("bells", "iron pipes")),
+              ("Shipyard", ("boats", "ships")))  # fmt: skip
 
 
 def _company(names: _Names, rng: random.Random) -> tuple[str, list[Fact], str]:
@@ -335,7 +336,7 @@ _ASIDES = {
     "company": ("Its first workshop was in {place}.", "It opened a second factory in {year}.",
                 "Its goods are sold in {small} countries."),
     "peak": ("Snow covers its summit all year.", "The nearest village is {place}.",
-                 "A hut was built below the summit in {year}."),
+             "A hut was built below the summit in {year}."),
 }
 _FRONTED = {
     "canal": ("Dug by hand,", "Straight for most of its length,"),
@@ -407,14 +408,14 @@ def _reference(name: str, kind: str, rng: random.Random) -> str:
 def _predicate(fact: Fact, rng: random.Random) -> str:
     """A fact as what follows its subject: "opened in 1823"."""
     forms = [f for f in (*fact.sentences, *_MORE_SENTENCES.get(fact.key, ()), fact.answer) if f.startswith("{name} ")]
-    a_value = ("an " if fact.value[0] in "aeiou" else "a ") + fact.value
-    return rng.choice(forms).removeprefix("{name} ").rstrip(".").format(value=fact.value, a_value=a_value)
+    form = rng.choice(forms).removeprefix("{name} ").rstrip(".")
+    return form.format(value=fact.value, a_value=_with_article(fact.value))
 
 
 def _apposition(fact: Fact) -> str:
     """A fact as a phrase beside its subject: "a composer", "opened in 1823"."""
     if fact.clause == "OCCUPATION":
-        return ("an " if fact.value[0] in "aeiou" else "a ") + fact.value
+        return _with_article(fact.value)
     return fact.clause.format(value=fact.value)
 
 
@@ -440,8 +441,12 @@ def answer(passage: Passage, fact: Fact) -> str:
 
 def claim(passage: Passage, fact: Fact, value: str) -> str:
     """What the passage would say if ``fact`` had ``value``, as a clause: "the Lindmoor Canal opened in 1823"."""
-    a_value = ("an " if value[0] in "aeiou" else "a ") + value
-    return fact.answer.format(name=passage.name, value=value, a_value=a_value).rstrip(".")
+    return fact.answer.format(name=passage.name, value=value, a_value=_with_article(value)).rstrip(".")
+
+
+def _with_article(noun: str) -> str:
+    """"a painter", "an engineer"."""
+    return ("an " if noun[0] in "aeiou" else "a ") + noun
 
 
 def _capitalize(text: str) -> str:
