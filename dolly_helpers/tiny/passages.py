@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import random
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 _ONSETS = ("b", "br", "c", "d", "dr", "f", "g", "gr", "h", "k", "l", "m", "n", "p", "r", "s",
@@ -379,20 +380,20 @@ def _varied_text(name: str, kind: str, facts: list[Fact], names: _Names, rng: ra
         sentences.append(sentence)
     for aside in rng.sample(_ASIDES[kind], k=rng.choice((0, 1, 1, 2))):
         sentences.insert(rng.randint(1, len(sentences)), aside)
+    born = [int(fact.value) for fact in facts if fact.key == "born"]  # a person's aside stays within a life
     slots = {key: rng.choice(options) for key, options in _FILLERS.items()}
-    values = {fact.value for fact in facts}
-    slots.update(place=names.word(), short=name.split()[-1], year=_other_year(facts, rng),
-                 small=next(n for n in map(str, iter(lambda: rng.randint(2, 40), None)) if n not in values))
+    slots.update(place=names.word(), short=name.split()[-1],
+                 year=_unlike(facts, lambda: str(born[0] + rng.randint(20, 85)) if born else _year(rng)),
+                 small=_unlike(facts, lambda: str(rng.randint(2, 40))))
     return " ".join(_capitalize(sentence.format(**slots)) for sentence in sentences)
 
 
-def _other_year(facts: list[Fact], rng: random.Random) -> str:
-    """A year for an aside, unlike any the facts give; for a person, within a life of the birth year."""
-    born = [int(fact.value) for fact in facts if fact.key == "born"]
-    while True:
-        year = str(born[0] + rng.randint(20, 85)) if born else _year(rng)
-        if year not in {fact.value for fact in facts}:
-            return year
+def _unlike(facts: list[Fact], draw: Callable[[], str]) -> str:
+    """Draw a year or number for an aside until it is none of the facts' values."""
+    values = {fact.value for fact in facts}
+    while (value := draw()) in values:
+        pass
+    return value
 
 
 def _reference(name: str, kind: str, rng: random.Random) -> str:
